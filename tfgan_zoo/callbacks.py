@@ -1,0 +1,83 @@
+"""Keras callbacks of a training run: checkpoints, sample pictures, metrics on samples, the loss plot."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_zoo import plots
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves a `tf.train.CheckpointManager` at the end of every epoch, numbered by the training step."""
+
+    def __init__(self, manager):
+        super().__init__()
+        self.manager = manager
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+
+
+class SampleMetrics(keras.callbacks.Callback):
+    """Adds `metric_fn(samples)` (a dict of numbers) to the epoch logs, for history, progress and TensorBoard.
+
+    Place it before the loggers in the callback list so that they see the values.
+    """
+
+    def __init__(self, metric_fn, num_samples=2500, seed=1234):
+        super().__init__()
+        self.metric_fn, self.num_samples, self.seed = metric_fn, num_samples, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.metric_fn(self.model.sample(self.num_samples, seed=self.seed)))
+
+
+class SamplePictures(keras.callbacks.Callback):
+    """Writes a fixed-seed picture of samples every epoch: `samples.png` (latest),
+    `samples/step_<step>.png`, and a TensorBoard image. 2-D samples are drawn as a scatter
+    over the data and its modes; images as a grid."""
+
+    def __init__(self, workdir, source, num_samples=64, seed=4321):
+        super().__init__()
+        self.workdir, self.source, self.num_samples, self.seed = workdir, source, num_samples, seed
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "logs", "samples"))
+        os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.step.numpy())
+        png = self.picture(step)
+        for path in (os.path.join(self.workdir, "samples.png"),
+                     os.path.join(self.workdir, "samples", f"step_{step:07d}.png")):
+            with open(path, "wb") as f:
+                f.write(png)
+        with self.writer.as_default():
+            tf.summary.image("samples", tf.io.decode_png(png)[None], step=step)
+
+    def picture(self, step):
+        source = self.source
+        if source.x.ndim == 2:
+            samples = self.model.sample(2500, seed=self.seed)
+            return plots.scatter_png(samples, source.x[:2500], source.metadata.get("centers"),
+                                     title=f"{source.name}, step {step}")
+        labels = None
+        if self.model.num_classes:
+            labels = np.repeat(np.arange(self.model.num_classes), max(1, self.num_samples // self.model.num_classes))
+        images = self.model.sample(len(labels) if labels is not None else self.num_samples, self.seed, labels)
+        grid = plots.image_grid(images, rows=self.model.num_classes or None)
+        return tf.io.encode_png(grid).numpy()
+
+
+class HistoryPlot(keras.callbacks.Callback):
+    """Draws the loss curves of the whole run (resumes included) from the CSV log at every epoch end."""
+
+    def __init__(self, csv_path, png_path):
+        super().__init__()
+        self.csv_path, self.png_path = csv_path, png_path
+
+    def on_epoch_end(self, epoch, logs=None):
+        if os.path.exists(self.csv_path):
+            with open(self.png_path, "wb") as f:
+                f.write(plots.history_png(self.csv_path))

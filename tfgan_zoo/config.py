@@ -1,0 +1,166 @@
+"""Typed configs of a zoo entry, loaded from `zoo_configs/*.yaml` with `--set section.key=value` overrides.
+
+Every key is a dataclass field: an unknown or mistyped key, or a value of the wrong type, is an error
+that names the key and the file, never a silently ignored setting.
+"""
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+
+import yaml
+
+
+@dataclasses.dataclass
+class DataConfig:
+    source: str = "ring8"
+    batch_size: int = 256  # real examples per discriminator step, across all replicas
+    num_examples: typing.Optional[int] = None
+    data_dir: typing.Optional[str] = None
+    params: dict = dataclasses.field(default_factory=dict)  # source-specific, see `tfgan_zoo.data.load`
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    family: str = "vanilla"
+    latent_dim: int = 8
+    conditional: bool = False
+    generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
+    discriminator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
+    spectral_norm: bool = False
+    minibatch_stddev: bool = False
+    minibatch_discrimination: int = 0  # number of kernels, 0 = off
+    dropout: float = 0.0
+    ema_decay: float = 0.999
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    steps: int = 5000  # generator updates
+    steps_per_epoch: int = 500  # logging, sampling and checkpoint interval
+    seed: int = 0
+    loss: str = "non_saturating"
+    d_steps: int = 1
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    gradient_penalty: float = 0.0
+    r1: float = 0.0
+    drift: float = 0.0
+    label_smoothing: float = 0.0
+    label_noise: float = 0.0
+    label_flip: float = 0.0
+    instance_noise: float = 0.0
+    instance_noise_decay_steps: int = 0
+    keep_checkpoints: int = 3
+
+
+@dataclasses.dataclass
+class RuntimeConfig:
+    strategy: str = "default"
+    jit_compile: bool = True
+    steps_per_execution: int = 1
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    num_samples: int = 2500  # samples drawn for metrics during training
+
+
+@dataclasses.dataclass
+class Config:
+    name: str = "unnamed"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not match the schema."""
+
+
+def _convert(value, kind, where):
+    """`value` checked against the annotation `kind`; ints are accepted where floats are expected."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        return _convert(value, next(k for k in options if k is not type(None)), where)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping of {kind.__name__} keys, got {value!r}.")
+        return _build(kind, value, where)
+    if origin in (list, typing.List):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}.")
+        (item,) = typing.get_args(kind)
+        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = dict if kind in (dict, typing.Dict) else kind
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be of type {expected.__name__}, got {value!r} ({type(value).__name__}).")
+    return value
+
+
+def _build(cls, values, where):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in values:
+        if key not in fields:
+            guess = difflib.get_close_matches(key, fields, n=1)
+            hint = f" Did you mean {guess[0]!r}?" if guess else ""
+            raise ConfigError(f"Unknown key {where}.{key}.{hint} {cls.__name__} has {', '.join(fields)}.")
+    return cls(**{key: _convert(value, hints[key], f"{where}.{key}") for key, value in values.items()})
+
+
+def from_dict(values, source="<dict>"):
+    """A `Config` from nested dicts; `source` names the origin in error messages."""
+    try:
+        return _build(Config, values or {}, "config")
+    except ConfigError as error:
+        raise ConfigError(f"{error} (in {source})") from None
+
+
+def apply_overrides(values, overrides):
+    """Applies `section.key=value` strings (values parsed as YAML) to nested dicts, in place."""
+    for override in overrides:
+        path, sep, text = override.partition("=")
+        if not sep or not path:
+            raise ConfigError(f"Override {override!r} must look like section.key=value, e.g. train.steps=100.")
+        *parents, key = path.split(".")
+        node = values
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {override!r}: {part} is not a section.")
+        node[key] = yaml.safe_load(text)
+    return values
+
+
+def load(path, overrides=()):
+    """Reads a YAML config, applies `overrides`, and validates it against the schema."""
+    if not os.path.exists(path):
+        raise ConfigError(f"Config file {path} does not exist; `tfgan-zoo list` shows the zoo's configs.")
+    with open(path) as f:
+        values = yaml.safe_load(f) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections (data, model, train, ...).")
+    values.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    apply_overrides(values, overrides)
+    return from_dict(values, source=path)
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+def save(config, path):
+    with open(path, "w") as f:
+        yaml.safe_dump(to_dict(config), f, sort_keys=False)

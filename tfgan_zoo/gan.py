@@ -1,0 +1,325 @@
+"""`GAN`: the one Keras model, and the one `train_step`, that every family of the zoo trains with.
+
+Families differ only by their networks and by what reaches them: `(x,)` or `(x, labels)` batches,
+labels passed to both networks when `num_classes > 0`. The update logic, the loss families and the
+stabilising tricks live here once, as options of `compile`.
+
+Randomness is stateless and keyed by `(seed, step)`, and every random tensor is drawn for the
+global batch and sliced per replica, so a run resumed from a checkpoint and a run under
+`tf.distribute` draw exactly the noise an uninterrupted single-device run draws.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_zoo import losses
+
+# Distinct streams of randomness within one step, folded into the (seed, step) key.
+_LATENT, _ALPHA, _INSTANCE_NOISE, _LABEL_NOISE, _LABEL_FLIP, _GENERATOR_LATENT = range(6)
+
+
+def _global_slice(draw, per_replica_batch, seed):
+    """Draws `draw(global_batch, seed)` and returns this replica's rows of it."""
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context else 1
+    replica = context.replica_id_in_sync_group if context else 0
+    values = draw(per_replica_batch * replicas, seed)
+    return values[replica * per_replica_batch:(replica + 1) * per_replica_batch]
+
+
+def _global_mean(per_example):
+    """Mean of a per-example value over the global batch, summed across replicas."""
+    total = tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return total
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class GAN(keras.Model):
+    """A generator and a discriminator trained adversarially with `fit`.
+
+    Args:
+        generator: Keras model, `z` (or `[z, label]`) -> samples.
+        discriminator: Keras model, samples (or `[samples, label]`) -> one logit per sample.
+        latent_dim: size of `z`.
+        num_classes: number of labels for conditional models, 0 for unconditional ones.
+        ema_decay: decay of the generator's exponential moving average (Karras et al. 2018;
+            Yazici et al. 2019), 0 to disable. `sample` and export use the EMA generator when present.
+        seed: key of all the randomness of training.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.ema_decay = float(ema_decay)
+        self.seed = int(seed)
+        self.ema_generator = None
+        if self.ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                    name="step", aggregation="only_first_replica")
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", *, gradient_penalty=0.0, r1=0.0,
+                drift=0.0, d_steps=1, label_smoothing=0.0, label_noise=0.0, label_flip=0.0, instance_noise=0.0,
+                instance_noise_decay_steps=0, **kwargs):
+        """Configures the adversarial update.
+
+        Args:
+            d_optimizer, g_optimizer: Keras optimizers of the discriminator and the generator.
+            loss: a name in `losses.NAMES`.
+            gradient_penalty: weight of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
+            r1: weight gamma of the R1 penalty on real data (Mescheder et al. 2018).
+            drift: weight of the drift penalty (1e-3 in Karras et al. 2018).
+            d_steps: discriminator updates per generator update (5 in WGAN), each on its own slice
+                of `batch_size` real examples: batches fed to `fit` hold `d_steps * batch_size`.
+            label_smoothing: real targets become `1 - label_smoothing` (one-sided, Salimans et al. 2016).
+            label_noise: real targets drawn from `U[1 - smoothing - label_noise, 1 - smoothing]`, fake
+                targets from `U[0, label_noise]` (soft noisy labels, the "GAN hacks").
+            label_flip: probability that an example's real and fake targets swap.
+            instance_noise: stddev of Gaussian noise added to every input of D (Sonderby et al. 2017),
+                decaying linearly to 0 over `instance_noise_decay_steps` steps (0: no decay).
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
+        """
+        super().compile(**kwargs)
+        self._gan_compile_config = {
+            "d_optimizer": keras.optimizers.serialize(d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(g_optimizer),
+            "loss": loss, "gradient_penalty": gradient_penalty, "r1": r1, "drift": drift, "d_steps": d_steps,
+            "label_smoothing": label_smoothing, "label_noise": label_noise, "label_flip": label_flip,
+            "instance_noise": instance_noise, "instance_noise_decay_steps": instance_noise_decay_steps,
+        }
+        # Keras builds `self.optimizer` over all variables; the two optimizers below are the ones used.
+        self.optimizer = None
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_name = loss
+        self.gan_loss = losses.get(loss)
+        if (label_smoothing or label_noise or label_flip) and not self.gan_loss.uses_targets:
+            raise ValueError(f"Label smoothing, noise and flipping need a loss with targets; {loss!r} has none. "
+                             "Use minimax, non_saturating or least_squares, or set them to 0.")
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
+        self.gradient_penalty_weight = float(gradient_penalty)
+        self.r1_weight = float(r1)
+        self.drift_weight = float(drift)
+        self.d_steps = int(d_steps)
+        self.label_smoothing = float(label_smoothing)
+        self.label_noise = float(label_noise)
+        self.label_flip = float(label_flip)
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_decay_steps = int(instance_noise_decay_steps)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
+        names += [name for name, weight in [("gradient_penalty", gradient_penalty), ("r1", r1),
+                                            ("drift", drift)] if weight]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "trackers", {}).values())
+
+    # ----- inputs of the networks: the hooks through which families differ -----
+
+    def _generator_inputs(self, z, labels):
+        return [z, labels] if self.num_classes else z
+
+    def _discriminate(self, samples, labels, training):
+        return self.discriminator([samples, labels] if self.num_classes else samples, training=training)
+
+    def latent(self, n, seed):
+        """`n` latent vectors N(0, I) from a stateless seed of shape [2]."""
+        return tf.random.stateless_normal([n, self.latent_dim], seed)
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    # ----- the update -----
+
+    def instance_noise_stddev(self, step=None):
+        """Stddev of the instance noise at `step` (default: the current step)."""
+        step = tf.cast(self.step if step is None else step, tf.float32)
+        if not self.instance_noise_decay_steps:
+            return tf.constant(self.instance_noise, tf.float32)
+        return self.instance_noise * tf.maximum(0.0, 1.0 - step / self.instance_noise_decay_steps)
+
+    def _seed(self, stream, d_step=0):
+        key = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
+        return tf.random.experimental.stateless_fold_in(key, stream * 1000 + d_step)
+
+    def _with_instance_noise(self, samples, seed):
+        if not self.instance_noise:
+            return samples
+        noise = _global_slice(
+            lambda n, s: tf.random.stateless_normal([n, *samples.shape[1:]], s, dtype=samples.dtype),
+            samples.shape[0], seed)
+        return samples + tf.cast(self.instance_noise_stddev(), samples.dtype) * noise
+
+    def _targets(self, batch, d_step):
+        """Real and fake targets per example: smoothed, noisy and flipped as configured."""
+        real = tf.fill([batch], 1.0 - self.label_smoothing)
+        fake = tf.zeros([batch])
+        if self.label_noise:
+            u = _global_slice(lambda n, s: tf.random.stateless_uniform([n, 2], s), batch,
+                              self._seed(_LABEL_NOISE, d_step))
+            real -= self.label_noise * u[:, 0]
+            fake += self.label_noise * u[:, 1]
+        if self.label_flip:
+            flip = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
+                                 self._seed(_LABEL_FLIP, d_step)) < self.label_flip
+            real, fake = tf.where(flip, fake, real), tf.where(flip, real, fake)
+        return real, fake
+
+    def _discriminator_step(self, real, labels, d_step):
+        batch = real.shape[0]
+        z = _global_slice(self.latent, batch, self._seed(_LATENT, d_step))
+        fake = self.generator(self._generator_inputs(z, labels), training=True)
+        real_in = self._with_instance_noise(real, self._seed(_INSTANCE_NOISE, 2 * d_step))
+        fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * d_step + 1))
+
+        def critic(samples):
+            return self._discriminate(samples, labels, training=True)
+
+        with tf.GradientTape() as tape:
+            real_logits = critic(real_in)
+            fake_logits = critic(fake_in)
+            if self.gan_loss.uses_targets:
+                real_targets, fake_targets = self._targets(batch, d_step)
+                per_example = self.gan_loss.discriminator(real_logits, fake_logits, real_targets, fake_targets)
+            else:
+                per_example = self.gan_loss.discriminator(real_logits, fake_logits)
+            penalties = {}
+            if self.gradient_penalty_weight:
+                alpha = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
+                                      self._seed(_ALPHA, d_step))
+                penalties["gradient_penalty"] = (self.gradient_penalty_weight,
+                                                 losses.gradient_penalty(critic, real_in, fake_in, alpha))
+            if self.r1_weight:
+                penalties["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
+            if self.drift_weight:
+                penalties["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
+            for weight, values in penalties.values():
+                per_example += weight * values
+            loss = tf.nn.compute_average_loss(per_example)
+        variables = self.discriminator.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        return {
+            "d_loss": _global_mean(per_example),
+            "d_real": _global_mean(real_logits),
+            "d_fake": _global_mean(fake_logits),
+            "d_grad_norm": tf.linalg.global_norm(gradients),
+            **{name: _global_mean(values) for name, (_, values) in penalties.items()},
+        }
+
+    def _generator_step(self, batch, labels):
+        z = _global_slice(self.latent, batch, self._seed(_GENERATOR_LATENT))
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._generator_inputs(z, labels), training=True)
+            fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * self.d_steps))
+            per_example = self.gan_loss.generator(self._discriminate(fake_in, labels, training=True))
+            loss = tf.nn.compute_average_loss(per_example)
+        variables = self.generator.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.g_optimizer.apply_gradients(zip(gradients, variables))
+        return {"g_loss": _global_mean(per_example), "g_grad_norm": tf.linalg.global_norm(gradients)}
+
+    def _update_ema(self):
+        # Warm-up (as in Karras et al.'s StyleGAN code) so the average tracks early training.
+        step = tf.cast(self.step, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, value in zip(self.ema_generator.trainable_variables, self.generator.trainable_variables):
+            average.assign(decay * average + (1.0 - decay) * value)
+        for average, value in zip(self.ema_generator.non_trainable_variables,
+                                  self.generator.non_trainable_variables):
+            average.assign(value)
+
+    def train_step(self, data):
+        """`d_steps` discriminator updates, each on its own slice of the batch, then one generator update.
+
+        Slice `i` holds examples `i, i + d_steps, ...` of the batch, so that when `tf.distribute`
+        splits the batch into contiguous per-replica parts, every replica's slice `i` is its part
+        of the single-device slice `i`.
+        """
+        real, labels = data if isinstance(data, (tuple, list)) else (data, None)
+        if self.num_classes and labels is None:
+            raise ValueError("A conditional GAN (num_classes > 0) trains on (samples, labels) batches; got samples only.")
+
+        def d_slices(tensor):
+            if tensor is None:
+                return [None] * self.d_steps
+            return tf.unstack(tf.reshape(tensor, [-1, self.d_steps, *tensor.shape[1:]]), axis=1)
+
+        logs = {}
+        for i, (real_i, labels_i) in enumerate(zip(d_slices(real), d_slices(labels))):
+            logs = self._discriminator_step(real_i, labels_i, i)
+        logs.update(self._generator_step(real_i.shape[0], labels_i))
+        if self.ema_generator is not None:
+            self._update_ema()
+        self.step.assign_add(1)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # ----- sampling -----
+
+    def generate(self, z, labels=None, use_ema=True):
+        """Samples for latent vectors `z` (and `labels` when conditional), from the EMA generator if any."""
+        generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        if self.num_classes:
+            labels = self.check_labels(labels, len(z))
+        return generator(self._generator_inputs(z, labels), training=False)
+
+    def sample(self, n, seed=0, labels=None, use_ema=True):
+        """`n` samples as a numpy array; the same `seed` gives the same samples."""
+        z = self.latent(n, tf.constant([seed, 0], tf.int64))
+        return keras.ops.convert_to_numpy(self.generate(z, labels, use_ema))
+
+    def check_labels(self, labels, n):
+        """Labels as an int32 tensor of length `n`, or a clear error when they are missing or out of range."""
+        if labels is None:
+            raise ValueError(f"This GAN is conditional: pass `labels`, integers in [0, {self.num_classes}).")
+        labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise ValueError(f"Label {bad[0]} is out of range: this GAN has {self.num_classes} classes, "
+                             f"so labels must be in [0, {self.num_classes - 1}].")
+        return tf.constant(labels)
+
+    # ----- serialization -----
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "ema_decay": self.ema_decay,
+            "seed": self.seed,
+        }
+
+    def get_compile_config(self):
+        return getattr(self, "_gan_compile_config", None)
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for name in ("d_optimizer", "g_optimizer"):
+            config[name] = keras.optimizers.deserialize(config[name])
+        self.compile(**config)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in ("generator", "discriminator"):
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)

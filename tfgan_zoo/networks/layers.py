@@ -1,0 +1,75 @@
+"""Layers shared by the network families: the discriminator's diversity terms against mode collapse."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class MinibatchStdDev(keras.layers.Layer):
+    """Appends the average standard deviation of features over a group of samples as one extra feature.
+
+    Karras et al. 2018 (PGGAN), section 3: a collapsed generator produces batches with little
+    variation, which this feature makes visible to the discriminator. Works on flat `[N, F]` and
+    image `[N, H, W, C]` inputs; the batch size must be divisible by the group size.
+    """
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = group_size
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        group = min(self.group_size, inputs.shape[0]) if inputs.shape[0] else self.group_size
+        grouped = ops.reshape(inputs, (group, -1) + tuple(inputs.shape[1:]))
+        std = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)
+        mean_std = ops.mean(std, axis=tuple(range(1, len(std.shape))), keepdims=True)
+        per_sample = ops.tile(mean_std, (group,) + (1,) * (len(std.shape) - 1))
+        feature = ops.broadcast_to(per_sample, tuple(shape[:-1]) + (1,))
+        return ops.concatenate([inputs, ops.cast(feature, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class MinibatchDiscrimination(keras.layers.Layer):
+    """Appends, per sample, its closeness to every other sample of the batch in learned projections.
+
+    Salimans et al. 2016, "Improved Techniques for Training GANs", section 3.2: features
+    o(x_i)_b = sum_j exp(-||M_i,b - M_j,b||_1) let the discriminator see a batch of near-identical
+    samples. Input `[N, F]`; output `[N, F + num_kernels]`.
+    """
+
+    def __init__(self, num_kernels=32, kernel_dim=8, **kwargs):
+        super().__init__(**kwargs)
+        self.num_kernels = num_kernels
+        self.kernel_dim = kernel_dim
+
+    def build(self, input_shape):
+        self.projection = self.add_weight(
+            shape=(input_shape[-1], self.num_kernels * self.kernel_dim),
+            initializer=keras.initializers.RandomNormal(stddev=0.05),
+            name="projection",
+        )
+
+    def call(self, inputs):
+        m = ops.reshape(ops.matmul(inputs, self.projection), (-1, self.num_kernels, self.kernel_dim))
+        l1 = ops.sum(ops.abs(ops.expand_dims(m, 0) - ops.expand_dims(m, 1)), axis=-1)
+        closeness = ops.sum(ops.exp(-l1), axis=0) - 1.0  # minus each sample's match with itself
+        return ops.concatenate([inputs, closeness], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + self.num_kernels,)
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
+
+
+def dense(units, spectral_norm=False, **kwargs):
+    """A Dense layer, spectrally normalised (Miyato et al. 2018) when asked."""
+    layer = keras.layers.Dense(units, **kwargs)
+    return keras.layers.SpectralNormalization(layer) if spectral_norm else layer

@@ -1,0 +1,69 @@
+"""Pictures of samples and of training: scatter plots over the true modes, image grids, loss curves."""
+
+import csv
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def image_grid(images, rows=None):
+    """uint8 `[H', W', C]` grid of `images` in [-1, 1], `rows` rows (default: square)."""
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    rows = rows or math.ceil(math.sqrt(n))
+    cols = math.ceil(n / rows)
+    grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, c), 255, np.uint8)
+    pixels = np.round((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
+    for i, image in enumerate(pixels):
+        r, col = divmod(i, cols)
+        grid[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + col * (w + 1):1 + col * (w + 1) + w] = image
+    return grid
+
+
+def save_image_grid(images, path, rows=None, scale=4):
+    grid = image_grid(images, rows)
+    image = Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid)
+    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+
+
+def _figure_png(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def scatter_png(samples, real=None, centers=None, title=None):
+    """PNG bytes of 2-D samples over real points and the true mode centres."""
+    figure, axes = plt.subplots(figsize=(5, 5))
+    if real is not None:
+        axes.scatter(real[:, 0], real[:, 1], s=2, c="tab:gray", alpha=0.3, label="data")
+    axes.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:blue", alpha=0.5, label="generated")
+    if centers is not None:
+        axes.scatter(centers[:, 0], centers[:, 1], s=40, marker="x", c="tab:red", label="modes")
+    axes.set_aspect("equal")
+    axes.legend(loc="upper right", markerscale=3)
+    if title:
+        axes.set_title(title)
+    return _figure_png(figure)
+
+
+def history_png(csv_path, keys=("d_loss", "g_loss")):
+    """PNG bytes of the curves of `keys` (and any mode-coverage metrics) from a CSVLogger file."""
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    extra = [k for k in ("modes_covered", "high_quality") if rows and k in rows[0]]
+    figure, panels = plt.subplots(1, 1 + bool(extra), figsize=(5 * (1 + bool(extra)), 3.5), squeeze=False)
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    for group, axes in zip([keys, extra], panels[0]):
+        for key in group:
+            axes.plot(epochs, [float(row[key]) for row in rows], label=key)
+        axes.set_xlabel("epoch")
+        axes.legend()
+    return _figure_png(figure)
