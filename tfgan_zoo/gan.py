@@ -164,7 +164,7 @@ class GAN(keras.Model):
             samples.shape[0], seed)
         return samples + tf.cast(self.instance_noise_stddev(), samples.dtype) * noise
 
-    def _targets(self, batch, d_step):
+    def discriminator_targets(self, batch, d_step=0):
         """Real and fake targets per example: smoothed, noisy and flipped as configured."""
         real = tf.fill([batch], 1.0 - self.label_smoothing)
         fake = tf.zeros([batch])
@@ -193,7 +193,7 @@ class GAN(keras.Model):
             real_logits = critic(real_in)
             fake_logits = critic(fake_in)
             if self.gan_loss.uses_targets:
-                real_targets, fake_targets = self._targets(batch, d_step)
+                real_targets, fake_targets = self.discriminator_targets(batch, d_step)
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits, real_targets, fake_targets)
             else:
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits)

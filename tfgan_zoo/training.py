@@ -33,6 +33,7 @@ def build_networks(model_config, sample_shape, num_classes):
 def build_gan(config, sample_shape, num_classes=0):
     """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`."""
     num_classes = num_classes if config.model.conditional else 0
+    keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     generator, discriminator = build_networks(config.model, sample_shape, num_classes)
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
                seed=config.train.seed)
@@ -41,11 +42,16 @@ def build_gan(config, sample_shape, num_classes=0):
 def compile_gan(gan, config):
     """Compiles `gan` with the optimizers, loss and tricks of `config.train`."""
     t = config.train
+    schedules = ("constant", "linear_decay")
+    if t.lr_schedule not in schedules:
+        raise config_lib.ConfigError(f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}.")
 
-    def adam(learning_rate):
+    def adam(learning_rate, updates):
+        if t.lr_schedule == "linear_decay":
+            learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
         return keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
 
-    gan.compile(adam(t.d_learning_rate), adam(t.g_learning_rate), loss=t.loss, gradient_penalty=t.gradient_penalty,
+    gan.compile(adam(t.d_learning_rate, t.steps * t.d_steps), adam(t.g_learning_rate, t.steps), loss=t.loss, gradient_penalty=t.gradient_penalty,
                 r1=t.r1, drift=t.drift, d_steps=t.d_steps, label_smoothing=t.label_smoothing,
                 label_noise=t.label_noise, label_flip=t.label_flip, instance_noise=t.instance_noise,
                 instance_noise_decay_steps=t.instance_noise_decay_steps, jit_compile=config.runtime.jit_compile,
@@ -124,7 +130,8 @@ def train(config, workdir, verbose="auto"):
         callbacks.HistoryPlot(csv_path, os.path.join(workdir, "losses.png")),
     ]
     history = gan.fit(stream, epochs=t.steps // t.steps_per_epoch, initial_epoch=start // t.steps_per_epoch,
-                      steps_per_epoch=t.steps_per_epoch, callbacks=run_callbacks, verbose=verbose)
+                      steps_per_epoch=t.steps_per_epoch, callbacks=run_callbacks, verbose=verbose,
+                      shuffle=False)
     gan.save(os.path.join(workdir, "gan.keras"))
     return gan, history
 

@@ -8,7 +8,6 @@ faithful sampler (1.0).
 
 import math
 
-import keras
 import numpy as np
 
 # E||e|| / std for a 2-D isotropic Gaussian e: the Rayleigh mean.
@@ -50,18 +49,4 @@ def moment_errors(samples, mean, cov):
         "mean_error": float(np.abs(samples.mean(axis=0) - np.asarray(mean)).max()),
         "cov_error": float(np.abs(np.cov(samples, rowvar=False) - np.asarray(cov)).max()),
     }
-
-
-class ModeCoverageCallback(keras.callbacks.Callback):
-    """Adds the coverage metrics of `num_samples` generated samples to the logs at the end of every epoch,
-    so they appear in `fit`'s history, the progress output and TensorBoard."""
-
-    def __init__(self, centers, std, num_samples=2500, seed=1234):
-        super().__init__()
-        self.centers, self.std, self.num_samples, self.seed = centers, std, num_samples, seed
-
-    def on_epoch_end(self, epoch, logs=None):
-        metrics = mode_coverage(self.model.sample(self.num_samples, seed=self.seed), self.centers, self.std)
-        if logs is not None:
-            logs.update(metrics)
 

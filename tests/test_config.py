@@ -1,0 +1,69 @@
+"""Configs: YAML + overrides, validated against the schema with errors that name the key and the file."""
+
+import pytest
+
+from tfgan_zoo import config, zoo
+
+
+def write(tmp_path, text, name="entry.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_every_zoo_config_loads():
+    assert "vanilla_ring8" in zoo.config_names()
+    for name in zoo.config_names():
+        assert config.load(zoo.config_path(name)).name == name
+
+
+def test_yaml_and_overrides_are_typed(tmp_path):
+    path = write(tmp_path, "train:\n  steps: 100\n  g_learning_rate: 1\nmodel:\n  generator_units: [8, 8]\n")
+    cfg = config.load(path, ["train.steps=300", "model.spectral_norm=true", "data.params={mean: [0, 0]}"])
+    assert cfg.name == "entry"
+    assert cfg.train.steps == 300 and cfg.train.g_learning_rate == 1.0
+    assert isinstance(cfg.train.g_learning_rate, float)
+    assert cfg.model.generator_units == [8, 8] and cfg.model.spectral_norm is True
+    assert cfg.data.params == {"mean": [0, 0]}
+
+
+def test_unknown_key_names_the_key_the_file_and_a_guess(tmp_path):
+    path = write(tmp_path, "train:\n  stpes: 100\n")
+    with pytest.raises(config.ConfigError, match=r"Unknown key config\.train\.stpes\. Did you mean 'steps'\?.*entry\.yaml"):
+        config.load(path)
+
+
+def test_unknown_section(tmp_path):
+    with pytest.raises(config.ConfigError, match=r"Unknown key config\.trainn.*Did you mean 'train'"):
+        config.load(write(tmp_path, "trainn: {}\n"))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.steps=many", r"config\.train\.steps must be of type int, got 'many'"),
+    ("train.steps=1.5", r"config\.train\.steps must be of type int"),
+    ("model.spectral_norm=3", r"config\.model\.spectral_norm must be of type bool"),
+    ("model.generator_units=[8, x]", r"config\.model\.generator_units\[1\] must be of type int"),
+    ("model.generator_units=8", r"config\.model\.generator_units must be a list"),
+    ("train=3", r"config\.train must be a mapping"),
+])
+def test_wrong_value_types_are_errors(tmp_path, override, message):
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(write(tmp_path, ""), [override])
+
+
+def test_malformed_override():
+    with pytest.raises(config.ConfigError, match="must look like section.key=value"):
+        config.apply_overrides({}, ["train.steps"])
+
+
+def test_missing_file_and_unknown_entry():
+    with pytest.raises(config.ConfigError, match="does not exist"):
+        config.load("no/such.yaml")
+    with pytest.raises(config.ConfigError, match="No zoo config named 'vanilla_rnig8'.*vanilla_ring8"):
+        zoo.config_path("vanilla_rnig8")
+
+
+def test_saved_config_round_trips(tmp_path):
+    cfg = config.load(zoo.config_path("vanilla_ring8"), ["train.seed=7"])
+    config.save(cfg, tmp_path / "config.yaml")
+    assert config.load(str(tmp_path / "config.yaml")) == cfg

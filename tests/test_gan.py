@@ -1,0 +1,218 @@
+"""The shared train_step and each of its options, shown by their effect."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_zoo import losses
+from tfgan_zoo.gan import GAN
+from tfgan_zoo.networks import layers, mlp
+
+LATENT = 4
+
+
+def points(n=512, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 2)).astype("float32")
+
+
+def make_gan(num_classes=0, ema_decay=0.0, seed=0, **compile_kwargs):
+    keras.utils.set_random_seed(seed)
+    gan = GAN(mlp.generator(LATENT, (2,), (16,), num_classes), mlp.discriminator((2,), (16,), num_classes),
+              LATENT, num_classes, ema_decay=ema_decay, seed=seed)
+    compile_kwargs.setdefault("d_optimizer", keras.optimizers.Adam(1e-3))
+    compile_kwargs.setdefault("g_optimizer", keras.optimizers.Adam(1e-3))
+    gan.compile(**compile_kwargs)
+    return gan
+
+
+def stream(x, batch):
+    return tf.data.Dataset.from_tensor_slices(x).repeat().batch(batch, drop_remainder=True)
+
+
+@pytest.mark.parametrize("loss", losses.NAMES)
+def test_every_loss_trains_and_reports_its_metrics(loss):
+    gan = make_gan(loss=loss)
+    history = gan.fit(stream(points(), 32), steps_per_epoch=5, epochs=1, verbose=0).history
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"} <= set(history)
+    assert all(math.isfinite(values[-1]) for values in history.values())
+    assert int(gan.step.numpy()) == 5
+
+
+@pytest.mark.parametrize("penalty", ["gradient_penalty", "r1", "drift"])
+def test_penalties_are_reported_and_positive(penalty):
+    gan = make_gan(loss="wasserstein", **{penalty: 1.0})
+    history = gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0).history
+    assert history[penalty][-1] > 0
+
+
+def test_k_discriminator_steps_per_generator_step_each_on_a_fresh_slice():
+    seen = []
+
+    class Recording(GAN):
+        def _discriminator_step(self, real, labels, d_step):
+            seen.append(real.numpy().copy())
+            return super()._discriminator_step(real, labels, d_step)
+
+    keras.utils.set_random_seed(0)
+    gan = Recording(mlp.generator(LATENT, (2,), (8,)), mlp.discriminator((2,), (8,)), LATENT)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), d_steps=3, run_eagerly=True)
+    x = np.arange(2 * 3 * 4 * 2, dtype="float32").reshape(-1, 2)  # 2 train steps x 3 slices x 4 examples
+    gan.fit(stream(x, 12), steps_per_epoch=2, epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations.numpy()) == 6
+    assert int(gan.g_optimizer.iterations.numpy()) == 2
+    rows = np.concatenate(seen)
+    assert len(seen) == 6 and all(s.shape == (4, 2) for s in seen)
+    assert len(np.unique(rows, axis=0)) == len(x)  # every real example used exactly once
+    np.testing.assert_array_equal(seen[1], x[[1, 4, 7, 10]])  # slice i holds examples i, i + k, ...
+
+
+def test_one_sided_label_smoothing_sets_the_real_target():
+    gan = make_gan(label_smoothing=0.1)
+    real, fake = gan.discriminator_targets(8)
+    np.testing.assert_allclose(real.numpy(), 0.9)
+    np.testing.assert_allclose(fake.numpy(), 0.0)
+
+
+def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand():
+    # A constant discriminator (zero kernel, bias c, frozen by a zero learning rate) has known logits.
+    c = 0.7
+    gan = make_gan(label_smoothing=0.2, d_optimizer=keras.optimizers.SGD(0.0))
+    kernel, bias = gan.discriminator.layers[-2].weights
+    gan.discriminator.layers[-2].set_weights([np.zeros(kernel.shape), np.full(bias.shape, c)])
+    for layer in gan.discriminator.layers[:-2]:
+        for w in layer.weights:
+            w.assign(tf.zeros_like(w))
+    history = gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+    softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    expected = 0.8 * softplus(-c) + 0.2 * softplus(c) + softplus(c)
+    assert history["d_loss"][0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_noisy_labels_are_random_within_their_ranges():
+    gan = make_gan(label_smoothing=0.1, label_noise=0.2)
+    real, fake = (t.numpy() for t in gan.discriminator_targets(1000))
+    assert real.min() >= 0.7 - 1e-6 and real.max() <= 0.9 + 1e-6 and real.std() > 0.05
+    assert fake.min() >= 0.0 and fake.max() <= 0.2 + 1e-6 and fake.std() > 0.05
+
+
+def test_label_flipping_swaps_targets_with_the_given_probability():
+    gan = make_gan(label_flip=0.25)
+    real, fake = (t.numpy() for t in gan.discriminator_targets(4000))
+    flipped = real == 0.0
+    assert abs(flipped.mean() - 0.25) < 0.03
+    np.testing.assert_array_equal(fake[flipped], 1.0)
+    np.testing.assert_array_equal(fake[~flipped], 0.0)
+
+
+def test_targets_need_a_loss_with_targets():
+    with pytest.raises(ValueError, match="need a loss with targets"):
+        make_gan(loss="hinge", label_smoothing=0.1)
+
+
+def test_instance_noise_decays_linearly_to_zero():
+    gan = make_gan(instance_noise=0.5, instance_noise_decay_steps=100)
+    stddevs = [float(gan.instance_noise_stddev(step)) for step in (0, 50, 100, 200)]
+    assert stddevs == pytest.approx([0.5, 0.25, 0.0, 0.0])
+    gan.fit(stream(points(), 16), steps_per_epoch=10, epochs=1, verbose=0)
+    assert float(gan.instance_noise_stddev()) == pytest.approx(0.45)
+
+
+def test_instance_noise_reaches_the_discriminator():
+    # Two identical GANs on the same data: only the one with instance noise sees different D inputs.
+    histories = [make_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1,
+                                                    verbose=0).history for noise in (0.0, 1.0)]
+    assert histories[0]["d_real"][0] != pytest.approx(histories[1]["d_real"][0])
+
+
+def test_generator_ema_averages_weights_with_warmup():
+    gan = make_gan(ema_decay=0.999)
+    before = [w.numpy() for w in gan.generator.trainable_variables]
+    gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0)
+    after = [w.numpy() for w in gan.generator.trainable_variables]
+    decay = min(0.999, 1.0 / 10.0)  # warm-up at step 0
+    for average, w0, w1 in zip(gan.ema_generator.trainable_variables, before, after):
+        np.testing.assert_allclose(average.numpy(), decay * w0 + (1 - decay) * w1, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(gan.sample(8, use_ema=True), gan.sample(8, use_ema=False))
+
+
+def test_spectral_normalization_bounds_the_discriminator_layers():
+    keras.utils.set_random_seed(0)
+    disc = mlp.discriminator((2,), (64, 64), spectral_norm=True)
+    for layer in disc.layers:
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            layer.layer.kernel.assign(layer.layer.kernel * 10.0)
+    for _ in range(30):  # one power iteration per training call
+        disc(points(64), training=True)
+    norms = [np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
+             for layer in disc.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(norms) == 3
+    np.testing.assert_allclose(norms, 1.0, rtol=0.05)
+
+
+def test_minibatch_stddev_exposes_a_collapsed_batch():
+    layer = layers.MinibatchStdDev(group_size=4)
+    collapsed = layer(np.ones((8, 5), "float32")).numpy()
+    diverse = layer(points(8)).numpy()
+    assert collapsed.shape == (8, 6)
+    np.testing.assert_allclose(collapsed[:, -1], 1e-4, atol=1e-4)
+    assert diverse[:, -1].min() > 0.3
+    images = layer(np.random.default_rng(0).normal(size=(8, 4, 4, 3)).astype("float32"))
+    assert images.shape == (8, 4, 4, 4)
+
+
+def test_minibatch_discrimination_exposes_a_collapsed_batch():
+    layer = layers.MinibatchDiscrimination(num_kernels=6, kernel_dim=3)
+    collapsed = layer(np.ones((8, 5), "float32")).numpy()
+    diverse = layer(10 * np.random.default_rng(0).normal(size=(8, 5)).astype("float32")).numpy()
+    np.testing.assert_allclose(collapsed[:, 5:], 7.0, rtol=1e-5)  # each sample matches the 7 others
+    assert diverse[:, 5:].mean() < 3.0
+
+
+def test_diversity_layers_train_inside_the_discriminator():
+    keras.utils.set_random_seed(0)
+    disc = mlp.discriminator((2,), (16, 16), minibatch_stddev=True, minibatch_discrimination=4)
+    gan = GAN(mlp.generator(LATENT, (2,), (16,)), disc, LATENT)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    history = gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0).history
+    assert math.isfinite(history["d_loss"][-1])
+
+
+def test_same_seed_same_training_different_seed_different_training():
+    def weights(seed, gan_seed):
+        gan = make_gan(seed=seed, instance_noise=0.1, label_noise=0.1)
+        gan.seed = gan_seed
+        gan.fit(stream(points(), 16), steps_per_epoch=4, epochs=1, verbose=0)
+        return gan.generator.get_weights()
+
+    first, again, other = weights(0, 1), weights(0, 1), weights(0, 2)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_keras_file_round_trip_samples_identically(tmp_path):
+    gan = make_gan(ema_decay=0.99, loss="hinge", d_steps=2)
+    gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert isinstance(loaded, GAN) and loaded.loss_name == "hinge" and loaded.d_steps == 2
+    np.testing.assert_array_equal(loaded.sample(16, seed=5), gan.sample(16, seed=5))
+    np.testing.assert_array_equal(loaded.sample(16, seed=5, use_ema=False), gan.sample(16, seed=5, use_ema=False))
+    assert int(loaded.step.numpy()) == 3
+
+
+def test_conditional_gan_takes_labels_and_rejects_bad_ones():
+    gan = make_gan(num_classes=3)
+    x, y = points(), np.arange(512) % 3
+    gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
+            steps_per_epoch=2, epochs=1, verbose=0)
+    assert gan.sample(6, labels=[0, 1, 2, 0, 1, 2]).shape == (6, 2)
+    with pytest.raises(ValueError, match="Label 3 is out of range.*\\[0, 2\\]"):
+        gan.sample(2, labels=[0, 3])
+    with pytest.raises(ValueError, match="pass `labels`"):
+        gan.sample(2)
+    with pytest.raises(ValueError, match="trains on \\(samples, labels\\)"):
+        gan.fit(stream(x, 16), steps_per_epoch=1, epochs=1, verbose=0)
