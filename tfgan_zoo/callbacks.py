@@ -66,8 +66,7 @@ class SamplePictures(keras.callbacks.Callback):
         if self.model.num_classes:
             labels = np.repeat(np.arange(self.model.num_classes), max(1, self.num_samples // self.model.num_classes))
         images = self.model.sample(len(labels) if labels is not None else self.num_samples, self.seed, labels)
-        grid = plots.image_grid(images, rows=self.model.num_classes or None)
-        return tf.io.encode_png(grid).numpy()
+        return plots.image_grid_png(images, rows=self.model.num_classes or None)
 
 
 class HistoryPlot(keras.callbacks.Callback):

@@ -27,8 +27,12 @@ class ModelConfig:
     family: str = "vanilla"
     latent_dim: int = 8
     conditional: bool = False
+    conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan family)
     generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
+    channels: int = 64  # dcgan: width of G's last and D's first hidden layer, doubled per resolution halving
+    upsampling: str = "transposed"  # dcgan: transposed | nearest | pixel_shuffle
+    batch_norm: bool = True  # dcgan: batch norm in D (G always has it)
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     minibatch_discrimination: int = 0  # number of kernels, 0 = off
@@ -56,6 +60,7 @@ class TrainConfig:
     label_flip: float = 0.0
     instance_noise: float = 0.0
     instance_noise_decay_steps: int = 0
+    class_loss_weight: float = 1.0
     keep_checkpoints: int = 3
 
 

@@ -70,7 +70,7 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", *, gradient_penalty=0.0, r1=0.0,
                 drift=0.0, d_steps=1, label_smoothing=0.0, label_noise=0.0, label_flip=0.0, instance_noise=0.0,
-                instance_noise_decay_steps=0, **kwargs):
+                instance_noise_decay_steps=0, class_loss_weight=1.0, **kwargs):
         """Configures the adversarial update.
 
         Args:
@@ -87,6 +87,8 @@ class GAN(keras.Model):
             label_flip: probability that an example's real and fake targets swap.
             instance_noise: stddev of Gaussian noise added to every input of D (Sonderby et al. 2017),
                 decaying linearly to 0 over `instance_noise_decay_steps` steps (0: no decay).
+            class_loss_weight: weight of the auxiliary classification loss of AC-GAN discriminators
+                (those with a second, class-logits output), in both players' losses (Odena et al. 2017).
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
         """
         super().compile(**kwargs)
@@ -96,6 +98,7 @@ class GAN(keras.Model):
             "loss": loss, "gradient_penalty": gradient_penalty, "r1": r1, "drift": drift, "d_steps": d_steps,
             "label_smoothing": label_smoothing, "label_noise": label_noise, "label_flip": label_flip,
             "instance_noise": instance_noise, "instance_noise_decay_steps": instance_noise_decay_steps,
+            "class_loss_weight": class_loss_weight,
         }
         # Keras builds `self.optimizer` over all variables; the two optimizers below are the ones used.
         self.optimizer = None
@@ -117,11 +120,14 @@ class GAN(keras.Model):
         self.label_flip = float(label_flip)
         self.instance_noise = float(instance_noise)
         self.instance_noise_decay_steps = int(instance_noise_decay_steps)
+        self.class_loss_weight = float(class_loss_weight)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += [name for name, weight in [("gradient_penalty", gradient_penalty), ("r1", r1),
                                             ("drift", drift)] if weight]
+        if len(self.discriminator.outputs) == 2:
+            names.append("class_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
@@ -134,7 +140,9 @@ class GAN(keras.Model):
         return [z, labels] if self.num_classes else z
 
     def _discriminate(self, samples, labels, training):
-        return self.discriminator([samples, labels] if self.num_classes else samples, training=training)
+        """(logits, class logits or None): AC-GAN discriminators also classify their input."""
+        outputs = self.discriminator([samples, labels] if self.num_classes else samples, training=training)
+        return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, None)
 
     def latent(self, n, seed):
         """`n` latent vectors N(0, I) from a stateless seed of shape [2]."""
@@ -187,27 +195,30 @@ class GAN(keras.Model):
         fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * d_step + 1))
 
         def critic(samples):
-            return self._discriminate(samples, labels, training=True)
+            return self._discriminate(samples, labels, training=True)[0]
 
         with tf.GradientTape() as tape:
-            real_logits = critic(real_in)
-            fake_logits = critic(fake_in)
+            real_logits, real_classes = self._discriminate(real_in, labels, training=True)
+            fake_logits, fake_classes = self._discriminate(fake_in, labels, training=True)
             if self.gan_loss.uses_targets:
                 real_targets, fake_targets = self.discriminator_targets(batch, d_step)
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits, real_targets, fake_targets)
             else:
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits)
-            penalties = {}
+            terms = {}  # weighted additions to D's loss, each also reported as a metric
             if self.gradient_penalty_weight:
                 alpha = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
                                       self._seed(_ALPHA, d_step))
-                penalties["gradient_penalty"] = (self.gradient_penalty_weight,
+                terms["gradient_penalty"] = (self.gradient_penalty_weight,
                                                  losses.gradient_penalty(critic, real_in, fake_in, alpha))
             if self.r1_weight:
-                penalties["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
+                terms["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
             if self.drift_weight:
-                penalties["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
-            for weight, values in penalties.values():
+                terms["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
+            if real_classes is not None:
+                terms["class_loss"] = (self.class_loss_weight, losses.classification_loss(real_classes, labels)
+                                           + losses.classification_loss(fake_classes, labels))
+            for weight, values in terms.values():
                 per_example += weight * values
             loss = tf.nn.compute_average_loss(per_example)
         variables = self.discriminator.trainable_variables
@@ -218,7 +229,7 @@ class GAN(keras.Model):
             "d_real": _global_mean(real_logits),
             "d_fake": _global_mean(fake_logits),
             "d_grad_norm": tf.linalg.global_norm(gradients),
-            **{name: _global_mean(values) for name, (_, values) in penalties.items()},
+            **{name: _global_mean(values) for name, (_, values) in terms.items()},
         }
 
     def _generator_step(self, batch, labels):
@@ -226,7 +237,10 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self.generator(self._generator_inputs(z, labels), training=True)
             fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * self.d_steps))
-            per_example = self.gan_loss.generator(self._discriminate(fake_in, labels, training=True))
+            fake_logits, fake_classes = self._discriminate(fake_in, labels, training=True)
+            per_example = self.gan_loss.generator(fake_logits)
+            if fake_classes is not None:
+                per_example += self.class_loss_weight * losses.classification_loss(fake_classes, labels)
             loss = tf.nn.compute_average_loss(per_example)
         variables = self.generator.trainable_variables
         gradients = tape.gradient(loss, variables)
@@ -237,11 +251,9 @@ class GAN(keras.Model):
         # Warm-up (as in Karras et al.'s StyleGAN code) so the average tracks early training.
         step = tf.cast(self.step, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for average, value in zip(self.ema_generator.trainable_variables, self.generator.trainable_variables):
-            average.assign(decay * average + (1.0 - decay) * value)
-        for average, value in zip(self.ema_generator.non_trainable_variables,
-                                  self.generator.non_trainable_variables):
-            average.assign(value)
+        # The EMA copy is frozen (all its weights are non-trainable), so pair the weights by position.
+        for average, value in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * value if value.trainable else value)
 
     def train_step(self, data):
         """`d_steps` discriminator updates, each on its own slice of the batch, then one generator update.

@@ -124,6 +124,11 @@ def drift_penalty(real_logits):
     return _per_example(tf.square(real_logits))
 
 
+def classification_loss(class_logits, labels):
+    """Cross-entropy of the discriminator's class prediction: AC-GAN's L_C (Odena et al. 2017, eq. 2-3)."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=class_logits)
+
+
 _LOSSES = {
     "minimax": GANLoss(minimax_discriminator_loss, minimax_generator_loss, True),
     "non_saturating": GANLoss(minimax_discriminator_loss, non_saturating_generator_loss, True),

@@ -26,10 +26,14 @@ def image_grid(images, rows=None):
     return grid
 
 
-def save_image_grid(images, path, rows=None, scale=4):
+def image_grid_png(images, rows=None, min_side=400):
+    """PNG bytes of an image grid, enlarged (nearest neighbour) to at least `min_side` pixels across."""
     grid = image_grid(images, rows)
     image = Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid)
-    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+    scale = max(1, math.ceil(min_side / image.width))
+    buffer = io.BytesIO()
+    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _figure_png(figure):

@@ -9,9 +9,9 @@ from absl import logging
 
 from tfgan_zoo import callbacks, config as config_lib, data, metrics
 from tfgan_zoo.gan import GAN
-from tfgan_zoo.networks import mlp
+from tfgan_zoo.networks import dcgan, mlp
 
-FAMILIES = ("vanilla",)
+FAMILIES = ("vanilla", "dcgan")
 
 
 def build_networks(model_config, sample_shape, num_classes):
@@ -19,6 +19,16 @@ def build_networks(model_config, sample_shape, num_classes):
     if model_config.family not in FAMILIES:
         raise config_lib.ConfigError(
             f"Unknown model.family {model_config.family!r}; choose one of {', '.join(FAMILIES)}.")
+    m = model_config
+    if m.family == "dcgan":
+        if len(sample_shape) != 3:
+            raise config_lib.ConfigError(f"model.family dcgan needs images [H, W, C]; the data has samples of shape "
+                                         f"{list(sample_shape)}. Use model.family vanilla for it.")
+        generator = dcgan.generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling)
+        discriminator = dcgan.discriminator(
+            sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
+            spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout)
+        return generator, discriminator
     # Coordinates are unbounded; images live in [-1, 1].
     output_activation = None if len(sample_shape) == 1 else "tanh"
     generator = mlp.generator(model_config.latent_dim, sample_shape, model_config.generator_units, num_classes,
@@ -54,7 +64,8 @@ def compile_gan(gan, config):
     gan.compile(adam(t.d_learning_rate, t.steps * t.d_steps), adam(t.g_learning_rate, t.steps), loss=t.loss, gradient_penalty=t.gradient_penalty,
                 r1=t.r1, drift=t.drift, d_steps=t.d_steps, label_smoothing=t.label_smoothing,
                 label_noise=t.label_noise, label_flip=t.label_flip, instance_noise=t.instance_noise,
-                instance_noise_decay_steps=t.instance_noise_decay_steps, jit_compile=config.runtime.jit_compile,
+                instance_noise_decay_steps=t.instance_noise_decay_steps, class_loss_weight=t.class_loss_weight,
+                jit_compile=config.runtime.jit_compile,
                 steps_per_execution=config.runtime.steps_per_execution)
     return gan
 
@@ -102,6 +113,8 @@ def train(config, workdir, verbose="auto"):
     source = load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes), config)
+    if gan.num_classes:
+        gan.check_labels(source.y, len(source.y))
 
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)

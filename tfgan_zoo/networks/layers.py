@@ -73,3 +73,47 @@ def dense(units, spectral_norm=False, **kwargs):
     """A Dense layer, spectrally normalised (Miyato et al. 2018) when asked."""
     layer = keras.layers.Dense(units, **kwargs)
     return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def conv2d(filters, kernel_size, spectral_norm=False, **kwargs):
+    """A Conv2D layer, spectrally normalised when asked."""
+    layer = keras.layers.Conv2D(filters, kernel_size, **kwargs)
+    return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class DepthToSpace(keras.layers.Layer):
+    """Sub-pixel upsampling (Shi et al. 2016, "PixelShuffle"): `[N, H, W, r*r*C]` -> `[N, r*H, r*W, C]`."""
+
+    def __init__(self, block_size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = block_size
+
+    def call(self, inputs):
+        return ops.depth_to_space(inputs, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        r = self.block_size
+        return (n, None if h is None else h * r, None if w is None else w * r, c // (r * r))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class BroadcastToImage(keras.layers.Layer):
+    """`[N, C]` -> `[N, H, W, C]`: a per-example vector as constant feature maps (label maps of cGANs)."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = tuple(size)
+
+    def call(self, inputs):
+        return ops.tile(inputs[:, None, None, :], (1, *self.size, 1))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
