@@ -26,6 +26,7 @@ class DataConfig:
 class ModelConfig:
     family: str = "vanilla"
     latent_dim: int = 8
+    latent_distribution: str = "normal"  # or "spherical"
     conditional: bool = False
     conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan family)
     generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])

@@ -49,9 +49,12 @@ class GAN(keras.Model):
         ema_decay: decay of the generator's exponential moving average (Karras et al. 2018;
             Yazici et al. 2019), 0 to disable. `sample` and export use the EMA generator when present.
         seed: key of all the randomness of training.
+        latent_distribution: `normal` (z ~ N(0, I)) or `spherical` (the same, projected onto the sphere
+            of radius sqrt(latent_dim) where nearly all of its mass lies; White 2016).
     """
 
-    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0,
+                 latent_distribution="normal", **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -59,6 +62,9 @@ class GAN(keras.Model):
         self.num_classes = int(num_classes)
         self.ema_decay = float(ema_decay)
         self.seed = int(seed)
+        if latent_distribution not in ("normal", "spherical"):
+            raise ValueError(f"latent_distribution must be normal or spherical, got {latent_distribution!r}.")
+        self.latent_distribution = latent_distribution
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -145,8 +151,11 @@ class GAN(keras.Model):
         return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, None)
 
     def latent(self, n, seed):
-        """`n` latent vectors N(0, I) from a stateless seed of shape [2]."""
-        return tf.random.stateless_normal([n, self.latent_dim], seed)
+        """`n` latent vectors from a stateless seed of shape [2]."""
+        z = tf.random.stateless_normal([n, self.latent_dim], seed)
+        if self.latent_distribution == "spherical":
+            z = tf.math.l2_normalize(z, axis=1) * self.latent_dim ** 0.5
+        return z
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -318,6 +327,7 @@ class GAN(keras.Model):
             "num_classes": self.num_classes,
             "ema_decay": self.ema_decay,
             "seed": self.seed,
+            "latent_distribution": self.latent_distribution,
         }
 
     def get_compile_config(self):

@@ -46,7 +46,7 @@ def build_gan(config, sample_shape, num_classes=0):
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     generator, discriminator = build_networks(config.model, sample_shape, num_classes)
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
-               seed=config.train.seed)
+               seed=config.train.seed, latent_distribution=config.model.latent_distribution)
 
 
 def compile_gan(gan, config):
