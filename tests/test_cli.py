@@ -42,3 +42,42 @@ def test_bad_input_is_a_clear_one_line_error(tmp_path, args, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def conditional_workdir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("cgan")
+    result = run("train", "--config", "cgan_digits", "--workdir", str(workdir), "--verbose", "0",
+                 "--set", "train.steps=2", "--set", "train.steps_per_epoch=1", "--set", "runtime.jit_compile=false")
+    assert result.returncode == 0, result.stderr
+    return workdir
+
+
+@pytest.mark.parametrize("command", [
+    ["sample", "--num", "20"], ["sample", "--label", "3", "--num", "8"], ["interpolate", "--num", "3"]])
+def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command):
+    output = tmp_path / "picture.png"
+    result = run(*command, "--model", str(conditional_workdir), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert output.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("command, message", [
+    (["sample", "--label", "10"], "Label 10 is out of range"),
+    (["arithmetic", "--a", "1", "--b", "2", "--c", "3"], "arithmetic is for unconditional models"),
+    (["sample", "--model", "/no/such/run"], "No trained model at '/no/such/run'"),
+])
+def test_bad_sampling_requests(conditional_workdir, tmp_path, command, message):
+    args = command if "--model" in command else command + ["--model", str(conditional_workdir)]
+    result = run(*args, "--output", str(tmp_path / "x.png"))
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_vector_arithmetic_writes_a_row(tmp_path):
+    workdir = tmp_path / "dcgan"
+    assert run("train", "--config", "dcgan_digits", "--workdir", str(workdir), "--verbose", "0", "--set",
+               "train.steps=1", "--set", "train.steps_per_epoch=1", "--set", "runtime.jit_compile=false").returncode == 0
+    result = run("arithmetic", "--model", str(workdir), "--seed", "2", "--a", "0,1", "--b", "2", "--c", "3,4,5",
+                 "--output", str(tmp_path / "row.png"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "row.png").exists()

@@ -1,13 +1,22 @@
-"""The `tfgan-zoo` command line: `train`, `list`."""
+"""The `tfgan-zoo` command line: `train`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
 import os
 import sys
 
+import numpy as np
 from absl import app, flags
 
 flags.DEFINE_string("config", "vanilla_ring8", "Zoo config: an entry name (see `list`) or a YAML path.")
 flags.DEFINE_string("workdir", None, "Directory of the run (default: runs/<config name>). Re-running resumes it.")
 flags.DEFINE_multi_string("set", [], "Config override section.key=value, e.g. --set train.steps=1000. Repeatable.")
+flags.DEFINE_string("model", None, "A trained model: a training workdir, a .keras file or a zoo entry name.")
+flags.DEFINE_string("output", None, "Where to write the picture.")
+flags.DEFINE_integer("num", 64, "Number of samples (sample) or of interpolation rows (interpolate).")
+flags.DEFINE_integer("seed", 0, "Seed of the latent vectors.")
+flags.DEFINE_integer("label", None, "Class of the samples of a conditional model (default: one row per class).")
+flags.DEFINE_string("a", None, "arithmetic: indices (in `sample --seed S`) of the samples whose mean z is added.")
+flags.DEFINE_string("b", None, "arithmetic: indices of the samples whose mean z is subtracted.")
+flags.DEFINE_string("c", None, "arithmetic: indices of the samples whose mean z is added.")
 flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras progress output of `fit`.")
 FLAGS = flags.FLAGS
 
@@ -16,6 +25,11 @@ USAGE = """usage: tfgan-zoo <command> [flags]
 commands:
   train   --config <entry or yaml> --workdir DIR [--set key=value ...]   train or resume a run
   list                                                                   the zoo's configs
+  sample      --model M --output grid.png [--num 64] [--seed S] [--label L]  a picture of samples
+  interpolate --model M --output path.png [--num 8] [--seed S] [--label L]   great-circle walks in z
+  arithmetic  --model M --output row.png --seed S --a 1,2,3 --b 4,5 --c 6,7
+              mean z of samples a - b + c (indices into `sample --seed S`): shows means of a, b, c, the result
+              and 4 variations of it (Radford et al. 2016)
 """
 
 
@@ -39,7 +53,76 @@ def _list():
         print("  ".join(str(value).ljust(width) for value, width in zip(row, widths)))
 
 
-COMMANDS = {"train": _train, "list": _list}
+def _labels_for(model, n):
+    if not model.num_classes:
+        if FLAGS.label is not None:
+            raise ValueError("--label is for conditional models; this one is unconditional.")
+        return None, None
+    if FLAGS.label is not None:
+        return np.full(n, FLAGS.label), None
+    per_class = max(1, n // model.num_classes)
+    return np.repeat(np.arange(model.num_classes), per_class), model.num_classes
+
+
+def _write(path, png):
+    if not path:
+        raise ValueError("--output is required: the path of the PNG to write.")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(png)
+    print(f"Wrote {path}")
+
+
+def _picture(samples, rows=None):
+    from tfgan_zoo import plots
+
+    return plots.scatter_png(samples) if samples.ndim == 2 else plots.image_grid_png(samples, rows)
+
+
+def _sample():
+    from tfgan_zoo import zoo
+
+    model = zoo.load_pretrained(FLAGS.model)
+    labels, rows = _labels_for(model, FLAGS.num)
+    n = FLAGS.num if labels is None else len(labels)
+    _write(FLAGS.output, _picture(model.sample(n, seed=FLAGS.seed, labels=labels), rows))
+
+
+def _interpolate():
+    from tfgan_zoo import latent, zoo
+
+    model = zoo.load_pretrained(FLAGS.model)
+    steps = 10
+    ends = np.random.default_rng(FLAGS.seed).standard_normal((FLAGS.num, 2, model.latent_dim))
+    z = np.concatenate([latent.interpolation_latents(a, b, steps) for a, b in ends])
+    labels = None
+    if model.num_classes:
+        row_labels = np.full(FLAGS.num, FLAGS.label) if FLAGS.label is not None else np.arange(FLAGS.num) % model.num_classes
+        labels = np.repeat(row_labels, steps)
+    _write(FLAGS.output, _picture(np.asarray(model.generate(z, labels)), FLAGS.num))
+
+
+def _arithmetic():
+    import tensorflow as tf
+
+    from tfgan_zoo import latent, zoo
+
+    model = zoo.load_pretrained(FLAGS.model)
+    if model.num_classes:
+        raise ValueError("arithmetic is for unconditional models: a conditional model's z does not carry the class.")
+    if None in (FLAGS.a, FLAGS.b, FLAGS.c):
+        raise ValueError("arithmetic needs --a, --b and --c: comma-separated sample indices, e.g. --a 1,2,3.")
+    sets = [[int(i) for i in text.split(",")] for text in (FLAGS.a, FLAGS.b, FLAGS.c)]
+    z = model.latent(max(max(s) for s in sets) + 1, tf.constant([FLAGS.seed, 0], tf.int64)).numpy()
+    means = [z[s].mean(axis=0) for s in sets]
+    result = latent.vector_arithmetic(z[sets[0]], z[sets[1]], z[sets[2]])
+    jitter = 0.25 * np.random.default_rng(FLAGS.seed).standard_normal((4, model.latent_dim))
+    row = np.concatenate([np.stack(means), result[None], result + jitter]).astype("float32")
+    _write(FLAGS.output, _picture(np.asarray(model.generate(row)), 1))
+
+
+COMMANDS = {"train": _train, "list": _list, "sample": _sample, "interpolate": _interpolate,
+            "arithmetic": _arithmetic}
 
 
 def main(argv):

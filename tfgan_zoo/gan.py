@@ -296,6 +296,7 @@ class GAN(keras.Model):
     def generate(self, z, labels=None, use_ema=True):
         """Samples for latent vectors `z` (and `labels` when conditional), from the EMA generator if any."""
         generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        z = tf.convert_to_tensor(z, tf.float32)
         if self.num_classes:
             labels = self.check_labels(labels, len(z))
         return generator(self._generator_inputs(z, labels), training=False)

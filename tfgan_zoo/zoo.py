@@ -1,7 +1,9 @@
-"""The zoo's entries: named configs in `zoo_configs/` (shipped generators in `saved_models/` join them)."""
+"""The zoo's entries: named configs in `zoo_configs/`, trained generators, and `load_pretrained`."""
 
 import os
 import pathlib
+
+import keras
 
 from tfgan_zoo import config as config_lib
 
@@ -35,3 +37,28 @@ def describe_configs():
         c = config_lib.load(configs_dir() / f"{name}.yaml")
         rows.append((name, c.model.family, c.data.source, "yes" if c.model.conditional else "no", c.train.steps))
     return rows
+
+
+def models_dir():
+    """`$TFGAN_ZOO_MODELS`, else the repository's `saved_models/`."""
+    return pathlib.Path(os.environ.get("TFGAN_ZOO_MODELS", _REPOSITORY / "saved_models"))
+
+
+def load_pretrained(name_or_path):
+    """A trained generator with `.sample(n, seed=..., labels=...)`, from an entry name in `models_dir()`,
+    a training workdir (its `gan.keras`), or a `.keras` file."""
+    path = pathlib.Path(name_or_path)
+    if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
+        path = models_dir() / name_or_path
+    if path.is_dir() and (path / "gan.keras").exists():
+        path = path / "gan.keras"
+    if path.suffix != ".keras" or not path.is_file():
+        raise FileNotFoundError(
+            f"No trained model at {name_or_path!r}: expected a training workdir holding gan.keras, a .keras file, "
+            f"or an entry of {models_dir()}. Train one with `tfgan-zoo train --workdir DIR`.")
+    import tfgan_zoo  # noqa: F401  (registers the zoo's Keras serializables)
+
+    try:
+        return keras.models.load_model(path)
+    except (ValueError, OSError, KeyError) as error:
+        raise ValueError(f"{path} is not a readable tfgan-zoo model ({error}). Re-export or retrain it.") from None

@@ -1,0 +1,221 @@
+"""`tfgan-zoo evaluate`: a generator's metrics, next to reference rows from the same evaluator.
+
+A metric value means little on its own: a Fréchet distance depends on the feature extractor and the
+number of samples. So every report also scores real data in known states with the same evaluator,
+the same sample count and the same seed:
+
+- `real_floor`: a random subset of the training split, the real-vs-real floor a perfect generator reaches;
+- `noise_0.1`, `noise_0.3`: that subset plus N(0, 0.1) and N(0, 0.3) pixel noise (images in [-1, 1],
+  clipped back to it; 2-D points: noise in coordinate units);
+- `blur_3x3`: that subset under a 3x3 box blur (images only);
+- `single_class`: training examples of class 0 only, a generator collapsed onto one class (labelled data).
+
+Images are compared with the real test split in the features of an evaluator network
+(`metrics.features`): Fréchet distance, KID, classifier score, precision/recall, sliced Wasserstein
+distance, and TSTR for conditional generators. 2-D mixtures get mode coverage (PacGAN's protocol) and
+`gaussian2d` the error of its moments.
+
+A generator is anything with `sample(n, seed=..., labels=...)` (and `num_classes` when conditional):
+`evaluate(generator, train, test)` takes it with the real data; `evaluate_model(path)` opens a training
+workdir or a shipped entry and writes `evaluation.json` beside it, filling the `metrics` of its
+`model_card.json` when there is one.
+"""
+
+import copy
+import functools
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+from scipy import ndimage
+
+from tfgan_zoo import config as config_lib, metrics, training, zoo
+from tfgan_zoo.metrics import features, suite, tstr
+
+NUM_SAMPLES = {"images": 10_000, "points": 2_500}
+NOISE_STDDEVS = (0.1, 0.3)
+REPORT_FILE = "evaluation.json"
+# The evaluator of each dataset when none is given; others get InceptionV3.
+DEFAULT_EVALUATORS = {"fashion_mnist": "fashion_mnist_classifier"}
+
+
+def add_noise(x, stddev, seed=0, value_range=None):
+    """`x` plus N(0, stddev) noise, clipped to `value_range` when given."""
+    noisy = x + stddev * np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32)
+    return noisy if value_range is None else np.clip(noisy, *value_range)
+
+
+def box_blur(images):
+    """Each pixel replaced by the mean of its 3x3 neighbourhood (edges repeated), per image and channel."""
+    return ndimage.uniform_filter(images, size=(1, 3, 3, 1), mode="nearest")
+
+
+def reference_rows(source, n, seed=0):
+    """The reference sets of `source` (a training split): name -> `(x, labels or None, description)`."""
+    rng = np.random.default_rng(seed)
+    subset = np.sort(rng.choice(len(source.x), min(n, len(source.x)), replace=False))
+    x, y = source.x[subset], None if source.y is None else source.y[subset]
+    value_range = source.metadata.get("value_range")
+    rows = {"real_floor": (x, y, f"{len(x)} random training examples: the real-vs-real floor")}
+    for i, stddev in enumerate(NOISE_STDDEVS):
+        rows[f"noise_{stddev}"] = (add_noise(x, stddev, seed + 1 + i, value_range), y,
+                                   f"those examples plus N(0, {stddev}) noise" + (", clipped" if value_range else ""))
+    if x.ndim == 4:
+        rows["blur_3x3"] = (box_blur(x), y, "those examples under a 3x3 box blur")
+    if source.y is not None:
+        one = np.flatnonzero(source.y == 0)[:n]
+        name = source.metadata.get("class_names", ("0",))[0]
+        rows["single_class"] = (source.x[one], source.y[one], f"{len(one)} training examples of class 0 ({name}) only")
+    return rows
+
+
+def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0, image_metrics=metrics.IMAGE_METRICS):
+    """The report of `generator` on the data of `train` and `test` (`data.Source`s): values and references.
+
+    Args:
+        generator: anything with `sample(n, seed=..., labels=...)`; `num_classes > 0` makes it conditional
+            (balanced labels, and TSTR).
+        train, test: the real splits; reference rows come from `train`, images are compared with `test`.
+        evaluator: a `metrics.FeatureExtractor` or an evaluator name (images only); default by dataset.
+        num_samples: samples per set (default 10,000 for images, capped by the test split; 2,500 points).
+        seed: seed of the samples, the reference subsets and the metrics' randomness.
+        image_metrics: names from `metrics.IMAGE_METRICS`.
+
+    Returns:
+        A dict: `dataset`, `data_origin`, `evaluator` (what measured, on how many samples), `values` (the
+        generator's), `references` (name -> values), `reference_rows` (name -> description), `timings_s`.
+    """
+    start = time.time()
+    kind = "points" if train.x.ndim == 2 else "images"
+    n = num_samples or NUM_SAMPLES[kind]
+    if kind == "points":
+        measure, about = _point_metrics(train)
+    else:
+        n = min(n, len(test.x))
+        measure, about = _image_metrics(generator, train, test, evaluator, n, seed, image_metrics)
+    rows = {"generator": (*suite.sample(generator, n, seed), "the generator's samples")}
+    rows.update(reference_rows(train, n, seed))
+    results, timings = {}, {}
+    for name, (x, y, _) in rows.items():
+        row_start = time.time()
+        results[name] = measure(x, y)
+        timings[name] = round(time.time() - row_start, 1)
+    if "tstr_accuracy" in results["real_floor"]:
+        for values in results.values():
+            values["tstr_ratio"] = values["tstr_accuracy"] / results["real_floor"]["tstr_accuracy"]
+    timings["total"] = round(time.time() - start, 1)
+    return {
+        "dataset": train.name,
+        "data_origin": train.origin,
+        "evaluator": {**about, "num_samples": n, "seed": seed},
+        "values": results.pop("generator"),
+        "references": results,
+        "reference_rows": {name: description for name, (_, _, description) in rows.items() if name != "generator"},
+        "timings_s": timings,
+    }
+
+
+def _point_metrics(train):
+    """`(measure(x, y), about)` for 2-D data: mode coverage of mixtures, moment errors of a Gaussian."""
+    meta = train.metadata
+    if "centers" in meta:
+        fn = functools.partial(metrics.mode_coverage, centers=meta["centers"], std=meta["std"])
+        about = {"name": "mode_coverage", "protocol": "PacGAN: high quality within 3 std of the nearest mode"}
+    elif "cov" in meta:
+        fn = functools.partial(metrics.moment_errors, mean=meta["mean"], cov=meta["cov"])
+        about = {"name": "moment_errors", "protocol": "max abs error of the mean and covariance"}
+    else:
+        raise ValueError(f"No metric for 2-D data source {train.name!r}: it has neither mixture centers nor moments.")
+    return (lambda x, y: fn(x)), about
+
+
+def _image_metrics(generator, train, test, evaluator, n, seed, names):
+    """`(measure(x, y), about)` for images: `names` against the test split, plus TSTR when conditional."""
+    if not isinstance(evaluator, features.FeatureExtractor):
+        evaluator = features.get(evaluator or DEFAULT_EVALUATORS.get(train.name, "inception_v3"))
+    real = suite.embed(evaluator, test.x[:n])
+    conditional = bool(getattr(generator, "num_classes", 0))
+
+    def measure(x, y):
+        values = suite.compare(real, suite.embed(evaluator, x), names, seed=seed)
+        if conditional and y is not None:
+            values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)
+        return values
+
+    about = {**evaluator.info, "reference": f"first {n} examples of the test split"}
+    if conditional:
+        about["tstr"] = (f"fixed classifier (metrics.tstr) trained on {n} labelled examples, tested on the "
+                         f"{len(test.x)} test examples; tstr_ratio is relative to real_floor")
+    return measure, about
+
+
+def open_model(path):
+    """`(generator, config, folder)` of a training workdir (`config.yaml`) or a shipped entry (`model_card.json`)."""
+    folder = pathlib.Path(path)
+    if (folder / "config.yaml").exists():
+        config = config_lib.load(str(folder / "config.yaml"))
+    elif (folder / "model_card.json").exists():
+        card = json.loads((folder / "model_card.json").read_text())
+        config = config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem))
+    else:
+        raise FileNotFoundError(
+            f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
+            "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
+    return zoo.load_pretrained(str(folder)), config, folder
+
+
+def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
+    """Evaluates the model at `path` on its config's data; writes `evaluation.json` and the card's `metrics`.
+
+    The real data are the config's source, whole: `data.num_examples`, which limits training, does not
+    shrink the test split or the reference subsets.
+    """
+    generator, config, folder = open_model(path)
+    config = copy.deepcopy(config)
+    config.data.num_examples = None
+    train, test = training.load_source(config, "train"), training.load_source(config, "test")
+    report = {"model": str(folder), **evaluate(generator, train, test, evaluator=evaluator,
+                                               num_samples=num_samples, seed=seed)}
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    card_path = folder / "model_card.json"
+    if card_path.exists():
+        card = json.loads(card_path.read_text())
+        card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return report
+
+
+def format_table(report):
+    """The report as a text table: one row for the generator, one per reference."""
+    rows = {"generator": report["values"], **report["references"]}
+    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
+    about = report["evaluator"]
+    accuracy = f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
+    lines = [f"{report['dataset']}: {about['name']}{accuracy}; {about['num_samples']} samples per row"
+             + (f", against the {about['reference']}" if "reference" in about else "")]
+    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)] for name, values in rows.items()]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines += ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths)))
+              for row in table]
+    return "\n".join(lines)
+
+
+def _number(value):
+    return "-" if value is None else f"{value:.4g}"
+
+
+def main_evaluate(model_path, evaluator=None, num_samples=None, seed=0):
+    """`tfgan-zoo evaluate`: evaluates, prints the table and where the report went; returns the exit status."""
+    try:
+        report = evaluate_model(model_path, evaluator=evaluator, num_samples=num_samples, seed=seed)
+    except features.EvaluatorUnavailableError as error:
+        print(f"tfgan-zoo evaluate: {error}", file=sys.stderr)
+        return 1
+    print(format_table(report))
+    written = pathlib.Path(report["model"]) / REPORT_FILE
+    card = written.parent / "model_card.json"
+    print(f"Wrote {written}" + (f" and the metrics of {card}" if card.exists() else "") +
+          f" ({report['timings_s']['total']:.0f} s).")
+    return 0
