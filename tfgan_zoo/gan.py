@@ -219,14 +219,14 @@ class GAN(keras.Model):
                 alpha = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
                                       self._seed(_ALPHA, d_step))
                 terms["gradient_penalty"] = (self.gradient_penalty_weight,
-                                                 losses.gradient_penalty(critic, real_in, fake_in, alpha))
+                                             losses.gradient_penalty(critic, real_in, fake_in, alpha))
             if self.r1_weight:
                 terms["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
             if self.drift_weight:
                 terms["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
             if real_classes is not None:
                 terms["class_loss"] = (self.class_loss_weight, losses.classification_loss(real_classes, labels)
-                                           + losses.classification_loss(fake_classes, labels))
+                                       + losses.classification_loss(fake_classes, labels))
             for weight, values in terms.values():
                 per_example += weight * values
             loss = tf.nn.compute_average_loss(per_example)
@@ -280,8 +280,8 @@ class GAN(keras.Model):
                 return [None] * self.d_steps
             return tf.unstack(tf.reshape(tensor, [-1, self.d_steps, *tensor.shape[1:]]), axis=1)
 
-        logs = {}
         for i, (real_i, labels_i) in enumerate(zip(d_slices(real), d_slices(labels))):
+            # The metrics report the last discriminator step of each train step.
             logs = self._discriminator_step(real_i, labels_i, i)
         logs.update(self._generator_step(real_i.shape[0], labels_i))
         if self.ema_generator is not None:
