@@ -150,7 +150,8 @@ def test_projected_distance_agrees_with_tfgan_over_many_directions():
     a = RNG.normal(size=(2000, 12)).astype(np.float32)
     b = (RNG.normal(size=(2000, 12)) * np.linspace(0.5, 2.0, 12) + 0.3).astype(np.float32)
     tf.random.set_seed(0)
-    reference = tfgan_compat.load("python.eval.sliced_wasserstein")._sliced_wasserstein(  # pylint: disable=protected-access
+    tfgan_swd = tfgan_compat.load("python.eval.sliced_wasserstein")
+    reference = tfgan_swd._sliced_wasserstein(  # pylint: disable=protected-access
         tf.constant(a), tf.constant(b), random_sampling_count=8, random_projection_dim=256)
     ours = swd_lib.sliced_wasserstein(a, b, RNG.standard_normal((12, 2048)))
     assert ours == pytest.approx(float(reference), rel=0.03)

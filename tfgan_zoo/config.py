@@ -67,7 +67,9 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class RuntimeConfig:
-    strategy: str = "default"
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu | auto, see tfgan_zoo.distribute
+    tpu_address: str = ""  # TPU name or grpc:// address for strategy tpu
+    sync_batch_norm: bool = False  # synchronise batch-norm statistics across replicas
     jit_compile: bool = True
     steps_per_execution: int = 1
 

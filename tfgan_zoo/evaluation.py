@@ -17,18 +17,20 @@ distance, and TSTR for conditional generators. 2-D mixtures get mode coverage (P
 
 A generator is anything with `sample(n, seed=..., labels=...)` (and `num_classes` when conditional):
 `evaluate(generator, train, test)` takes it with the real data; `evaluate_model(path)` opens a training
-workdir or a shipped entry and writes `evaluation.json` beside it, filling the `metrics` of its
-`model_card.json` when there is one.
+workdir (its latest checkpoint) or a shipped entry and writes `evaluation.json` beside it, filling the
+`metrics` of its `model_card.json` when there is one.
 """
 
 import copy
 import functools
 import json
+import math
 import pathlib
 import sys
 import time
 
 import numpy as np
+import tensorflow as tf
 from scipy import ndimage
 
 from tfgan_zoo import config as config_lib, metrics, training, zoo
@@ -145,25 +147,39 @@ def _image_metrics(generator, train, test, evaluator, n, seed, names):
         return values
 
     about = {**evaluator.info, "reference": f"first {n} examples of the test split"}
-    if conditional:
-        about["tstr"] = (f"fixed classifier (metrics.tstr) trained on {n} labelled examples, tested on the "
-                         f"{len(test.x)} test examples; tstr_ratio is relative to real_floor")
+    about["tstr"] = (f"fixed classifier (metrics.tstr) trained on {n} labelled examples, tested on the "
+                     f"{len(test.x)} test examples; tstr_ratio is relative to real_floor" if conditional
+                     else "not computed: the generator is unconditional")
     return measure, about
 
 
-def open_model(path):
-    """`(generator, config, folder)` of a training workdir (`config.yaml`) or a shipped entry (`model_card.json`)."""
+def model_config(path):
+    """`(folder, config)` of a training workdir (`config.yaml`) or a shipped entry (its card's `config`).
+
+    A bare name that is not a folder here is an entry of `zoo.models_dir()`.
+    """
     folder = pathlib.Path(path)
+    if not folder.exists() and len(folder.parts) == 1:
+        folder = zoo.models_dir() / folder
     if (folder / "config.yaml").exists():
-        config = config_lib.load(str(folder / "config.yaml"))
-    elif (folder / "model_card.json").exists():
+        return folder, config_lib.load(str(folder / "config.yaml"))
+    if (folder / "model_card.json").exists():
         card = json.loads((folder / "model_card.json").read_text())
-        config = config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem))
-    else:
-        raise FileNotFoundError(
-            f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
-            "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
-    return zoo.load_pretrained(str(folder)), config, folder
+        return folder, config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem))
+    raise FileNotFoundError(
+        f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
+        "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
+
+
+def load_generator(folder, config, source):
+    """A workdir's GAN at its latest checkpoint -- what export takes, and current while a run still trains --
+    else (no checkpoints, or a shipped entry) `zoo.load_pretrained(folder)`."""
+    latest = tf.train.latest_checkpoint(str(folder / "checkpoints"))
+    if latest is None:
+        return zoo.load_pretrained(str(folder))
+    gan = training.build_gan(config, source.x.shape[1:], source.num_classes)
+    tf.train.Checkpoint(gan=gan).restore(latest).assert_existing_objects_matched().expect_partial()
+    return gan
 
 
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
@@ -172,19 +188,32 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     The real data are the config's source, whole: `data.num_examples`, which limits training, does not
     shrink the test split or the reference subsets.
     """
-    generator, config, folder = open_model(path)
+    folder, config = model_config(path)
     config = copy.deepcopy(config)
     config.data.num_examples = None
     train, test = training.load_source(config, "train"), training.load_source(config, "test")
-    report = {"model": str(folder), **evaluate(generator, train, test, evaluator=evaluator,
-                                               num_samples=num_samples, seed=seed)}
-    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    generator = load_generator(folder, config, train)
+    report = {"model": str(folder)}
+    if hasattr(generator, "step"):
+        report["step"] = int(generator.step.numpy())
+    report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
+    _write_json(folder / REPORT_FILE, report)
     card_path = folder / "model_card.json"
     if card_path.exists():
         card = json.loads(card_path.read_text())
         card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        _write_json(card_path, card)
     return report
+
+
+def _write_json(path, value):
+    """Writes strict JSON: NaN (e.g. `kid_std` of a single block) becomes null."""
+    def strict(v):
+        if isinstance(v, dict):
+            return {key: strict(item) for key, item in v.items()}
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    path.write_text(json.dumps(strict(value), indent=2, allow_nan=False) + "\n")
 
 
 def format_table(report):
@@ -192,14 +221,16 @@ def format_table(report):
     rows = {"generator": report["values"], **report["references"]}
     columns = list(dict.fromkeys(key for values in rows.values() for key in values))
     about = report["evaluator"]
-    accuracy = f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
-    lines = [f"{report['dataset']}: {about['name']}{accuracy}; {about['num_samples']} samples per row"
-             + (f", against the {about['reference']}" if "reference" in about else "")]
-    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)] for name, values in rows.items()]
+    title = report.get("model", "generator") + (f" at step {report['step']}" if "step" in report else "")
+    title += f" on {report['dataset']}: {about['name']}"
+    title += f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
+    title += f"; {about['num_samples']} samples per row"
+    title += f", against the {about['reference']}" if "reference" in about else ""
+    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)]
+                                   for name, values in rows.items()]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines += ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths)))
-              for row in table]
-    return "\n".join(lines)
+    return "\n".join([title] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
+                                          for i, (cell, width) in enumerate(zip(row, widths))) for row in table])
 
 
 def _number(value):

@@ -7,14 +7,14 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from tfgan_zoo import callbacks, config as config_lib, data, metrics
+from tfgan_zoo import callbacks, config as config_lib, data, distribute, metrics
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import dcgan, mlp
 
 FAMILIES = ("vanilla", "dcgan")
 
 
-def build_networks(model_config, sample_shape, num_classes):
+def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=False):
     """The generator and discriminator of `model_config.family` for samples of `sample_shape`."""
     if model_config.family not in FAMILIES:
         raise config_lib.ConfigError(
@@ -24,10 +24,11 @@ def build_networks(model_config, sample_shape, num_classes):
         if len(sample_shape) != 3:
             raise config_lib.ConfigError(f"model.family dcgan needs images [H, W, C]; the data has samples of shape "
                                          f"{list(sample_shape)}. Use model.family vanilla for it.")
-        generator = dcgan.generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling)
+        generator = dcgan.generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm)
         discriminator = dcgan.discriminator(
             sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
-            spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout)
+            spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
+            sync_batch_norm=sync_batch_norm)
         return generator, discriminator
     # Coordinates are unbounded; images live in [-1, 1].
     output_activation = None if len(sample_shape) == 1 else "tanh"
@@ -44,7 +45,7 @@ def build_gan(config, sample_shape, num_classes=0):
     """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`."""
     num_classes = num_classes if config.model.conditional else 0
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
-    generator, discriminator = build_networks(config.model, sample_shape, num_classes)
+    generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm)
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
                seed=config.train.seed, latent_distribution=config.model.latent_distribution)
 
@@ -112,7 +113,8 @@ def train(config, workdir, verbose="auto"):
     _check_workdir(workdir, config)
     source = load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
-    gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes), config)
+    with distribute.strategy(config.runtime.strategy, config.runtime.tpu_address).scope():
+        gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes), config)
     if gan.num_classes:
         gan.check_labels(source.y, len(source.y))
 

@@ -8,7 +8,9 @@ TF-GAN does for MNIST, the zoo measures Fréchet distance, KID, precision/recall
 score in the feature space of a small classifier trained on the data itself: its penultimate layer
 `features` (128 ReLU units) and its `logits`. Inputs are 28x28x1 images in [-1, 1], the scale of
 `tfgan_zoo.data` and of the generators' samples. Training is seeded and op-deterministic, so this
-command rebuilds the shipped weights on the same software; it takes about 20 minutes on 2 CPU cores.
+command rebuilds the shipped weights on the same software; it takes about 30 minutes on 2 CPU cores.
+There is no data augmentation on purpose: flipped or shifted clothes never occur in Fashion-MNIST, and
+an evaluator blind to them would not notice a generator that makes them.
 """
 
 import json
@@ -27,7 +29,7 @@ from tfgan_zoo import data
 flags.DEFINE_string("output", str(pathlib.Path(__file__).resolve().parent.parent
                                   / "saved_models" / "evaluators" / "fashion_mnist_classifier"),
                     "Folder that receives classifier.keras and model_card.json.")
-flags.DEFINE_integer("epochs", 10, "Passes over the 60,000 training images.")
+flags.DEFINE_integer("epochs", 15, "Passes over the 60,000 training images.")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights, dropout and data order.")
 FLAGS = flags.FLAGS
 
@@ -70,7 +72,10 @@ def main(argv):
 
     output = pathlib.Path(FLAGS.output)
     output.mkdir(parents=True, exist_ok=True)
-    model.save(output / MODEL_FILE)
+    # Saved without the optimizer, whose Adam moments would double the file: evaluators only run inference.
+    inference = keras.models.clone_model(model)
+    inference.set_weights(model.get_weights())
+    inference.save(output / MODEL_FILE)
     card = {
         "name": "fashion_mnist_classifier",
         "kind": "evaluator",

@@ -59,7 +59,8 @@ class FeatureExtractor:
         self.info = {"name": self.name, "feature_layer": feature_layer, "logits_layer": logits_layer, **(info or {})}
         self.batch_size = batch_size
         # XLA compiles convolutions into much slower code than TensorFlow's own CPU kernels.
-        self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=False, reduce_retracing=True)
+        self._forward = tf.function(lambda x: tf.nest.flatten(self.model(x, training=False)), jit_compile=False,
+                                    reduce_retracing=True)
 
     def __call__(self, images):
         """`(features [N, D], logits [N, K] or None)` of images `[N, H, W, C]` in [-1, 1], as float32 numpy."""

@@ -71,7 +71,8 @@ def metric_names(names):
     names = (names,) if isinstance(names, str) else tuple(names)
     unknown = [name for name in names if name not in IMAGE_METRICS]
     if unknown:
-        raise ValueError(f"Unknown image metric(s) {', '.join(map(str, unknown))}; choose from {', '.join(IMAGE_METRICS)}.")
+        raise ValueError(f"Unknown image metric(s) {', '.join(map(str, unknown))}; "
+                         f"choose from {', '.join(IMAGE_METRICS)}.")
     return names
 
 
@@ -106,7 +107,8 @@ class ImageMetrics:
     """
 
     def __init__(self, real_images, extractor, names=("fd", "kid"), **options):
-        self.real_images, self.extractor, self.names, self.options = real_images, extractor, metric_names(names), options
+        self.names = metric_names(names)
+        self.real_images, self.extractor, self.options = real_images, extractor, options
         self._real = None
 
     def __call__(self, samples):

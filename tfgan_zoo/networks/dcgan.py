@@ -48,10 +48,10 @@ def _upsample(h, channels, kind):
     return layers.DepthToSpace(2)(h)
 
 
-def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="transposed",
+def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="transposed", sync_batch_norm=False,
               name="generator"):
     """z (+ label) -> images of `image_shape` in [-1, 1]. `channels` is the width of the last hidden layer;
-    each lower resolution doubles it."""
+    each lower resolution doubles it. `sync_batch_norm` shares batch statistics across replicas."""
     _check("concat", upsampling)
     size, steps = start_size(image_shape[0])
     z = keras.Input((latent_dim,), name="z")
@@ -63,17 +63,18 @@ def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="t
     width = channels * 2 ** steps
     h = keras.layers.Dense(size * size * width, use_bias=False)(h)
     h = keras.layers.Reshape((size, size, width))(h)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization()(h))
+    h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
     for _ in range(steps):
         width //= 2
         h = _upsample(h, width, upsampling)
-        h = keras.layers.ReLU()(keras.layers.BatchNormalization()(h))
+        h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
     images = keras.layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh", name="images")(h)
     return keras.Model(inputs, images, name=name)
 
 
 def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat", batch_norm=True,
-                  spectral_norm=False, minibatch_stddev=False, dropout=0.0, name="discriminator"):
+                  spectral_norm=False, minibatch_stddev=False, dropout=0.0, sync_batch_norm=False,
+                  name="discriminator"):
     """images (+ label) -> one logit per image (and class logits with `acgan`).
 
     Batch norm is off by default where a gradient penalty is used: it makes each example's output
@@ -95,7 +96,7 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
     for i in range(steps):
         h = layers.conv2d(width, 4, spectral_norm, strides=2, padding="same")(h)
         if batch_norm and i > 0:
-            h = keras.layers.BatchNormalization()(h)
+            h = keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h)
         h = keras.layers.LeakyReLU(0.2)(h)
         if dropout:
             h = keras.layers.Dropout(dropout)(h)
