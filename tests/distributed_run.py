@@ -1,4 +1,7 @@
-"""Trains a zoo config for a few steps on 1 or 2 logical CPU devices and saves the weights and metrics.
+"""Trains a zoo config for a few steps under a strategy and saves the weights and metrics.
+
+`mirrored` splits the CPU into 2 logical devices; `multi_worker` is one worker of a cluster that the
+test describes in TF_CONFIG.
 
 Run by tests/test_distribute.py in a subprocess: logical devices must be configured before TensorFlow
 initialises, once per process.
@@ -10,8 +13,9 @@ import sys
 
 import tensorflow as tf
 
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+if sys.argv[3] == "mirrored":  # multi_worker runs one device per process, with TF_CONFIG set by the test
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import numpy as np  # noqa: E402
 

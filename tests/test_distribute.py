@@ -1,6 +1,8 @@
 """Training under MirroredStrategy on 2 logical CPU devices equals training on one device."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -44,3 +46,37 @@ def test_mirrored_training_equals_single_device_training(tmp_path, case):
 def test_unknown_strategy_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown runtime.strategy 'mirored'; choose one of default, mirrored"):
         distribute.strategy("mirored")
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_end_with_identical_weights_equal_to_one_process(tmp_path):
+    name, *overrides = CASES["vanilla"]
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        output = str(tmp_path / f"worker{index}.npz")
+        workers.append((output, subprocess.Popen(
+            [sys.executable, SCRIPT, output, name, "multi_worker", *COMMON, *overrides], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+    try:
+        for _, process in workers:
+            _, stderr = process.communicate(timeout=600)  # a stuck collective fails here instead of hanging CI
+            assert process.returncode == 0, stderr[-3000:]
+    finally:
+        for _, process in workers:
+            process.kill()
+    results = [np.load(output) for output, _ in workers]
+    single = train(tmp_path, "vanilla", "default")
+    for key in single.files:
+        np.testing.assert_array_equal(results[0][key], results[1][key], err_msg=key)
+        np.testing.assert_allclose(results[0][key], single[key], rtol=1e-4, atol=1e-5, err_msg=key)

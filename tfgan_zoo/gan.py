@@ -300,7 +300,12 @@ class GAN(keras.Model):
         self.step.assign_add(1)
         for name, value in logs.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces the step outputs of multi-worker runs along axis 0, which scalars lack;
+            # epoch logs read the trackers themselves and stay scalars.
+            results = {name: value[None] for name, value in results.items()}
+        return results
 
     # ----- sampling -----
 
