@@ -170,14 +170,14 @@ def smooth_images(n, seed):
 
 
 def test_swd_is_small_for_one_distribution_grows_with_noise_and_is_seeded():
-    real, other = smooth_images(64, 1), smooth_images(64, 2)
+    real, other = smooth_images(128, 1), smooth_images(128, 2)
     noisy = np.clip(other + 0.3 * RNG.standard_normal(other.shape).astype(np.float32), -1, 1)
-    same = metrics.sliced_wasserstein_distance(real, other, patches_per_image=32, num_directions=128)
-    worse = metrics.sliced_wasserstein_distance(real, noisy, patches_per_image=32, num_directions=128)
+    same = metrics.sliced_wasserstein_distance(real, other, patches_per_image=64, num_directions=128)
+    worse = metrics.sliced_wasserstein_distance(real, noisy, patches_per_image=64, num_directions=128)
     assert set(same) == {"swd", "swd_28", "swd_14"}
     assert same["swd"] == pytest.approx((same["swd_28"] + same["swd_14"]) / 2)
     assert worse["swd_28"] > 3 * same["swd_28"]
-    again = metrics.sliced_wasserstein_distance(real, noisy, patches_per_image=32, num_directions=128)
+    again = metrics.sliced_wasserstein_distance(real, noisy, patches_per_image=64, num_directions=128)
     assert again == worse
 
 

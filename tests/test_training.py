@@ -8,7 +8,8 @@ from tfgan_zoo import config, training, zoo
 TINY = ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[16, 16]",
         "model.discriminator_units=[16, 16]", "train.steps_per_epoch=2", "runtime.jit_compile=false",
         "eval.num_samples=200", "train.label_noise=0.1", "train.instance_noise=0.1",
-        "train.instance_noise_decay_steps=10", "train.d_steps=2", "model.ema_decay=0.9"]
+        "train.instance_noise_decay_steps=10", "train.d_steps=2", "model.ema_decay=0.9",
+        "train.lr_schedule=constant"]  # a decay schedule spans train.steps, which these tests extend
 
 
 def tiny_config(*overrides):

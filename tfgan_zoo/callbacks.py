@@ -1,4 +1,4 @@
-"""Keras callbacks of a training run: checkpoints, sample pictures, metrics on samples, the loss plot."""
+"""Keras callbacks of a training run: checkpoints, sample pictures, the loss plot (metrics: `tfgan_zoo.metrics`)."""
 
 import os
 
@@ -18,21 +18,6 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.manager.save(checkpoint_number=int(self.model.step.numpy()))
-
-
-class SampleMetrics(keras.callbacks.Callback):
-    """Adds `metric_fn(samples)` (a dict of numbers) to the epoch logs, for history, progress and TensorBoard.
-
-    Place it before the loggers in the callback list so that they see the values.
-    """
-
-    def __init__(self, metric_fn, num_samples=2500, seed=1234):
-        super().__init__()
-        self.metric_fn, self.num_samples, self.seed = metric_fn, num_samples, seed
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.metric_fn(self.model.sample(self.num_samples, seed=self.seed)))
 
 
 class SamplePictures(keras.callbacks.Callback):

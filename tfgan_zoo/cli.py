@@ -1,4 +1,4 @@
-"""The `tfgan-zoo` command line: `train`, `list`, `sample`, `interpolate`, `arithmetic`."""
+"""The `tfgan-zoo` command line: `train`, `evaluate`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
 import os
 import sys
@@ -17,6 +17,9 @@ flags.DEFINE_integer("label", None, "Class of the samples of a conditional model
 flags.DEFINE_string("a", None, "arithmetic: indices (in `sample --seed S`) of the samples whose mean z is added.")
 flags.DEFINE_string("b", None, "arithmetic: indices of the samples whose mean z is subtracted.")
 flags.DEFINE_string("c", None, "arithmetic: indices of the samples whose mean z is added.")
+flags.DEFINE_string("evaluator", None,
+                    "evaluate: fashion_mnist_classifier, inception_v3 or an evaluator folder (default: by dataset).")
+flags.DEFINE_integer("num_samples", None, "evaluate: samples per row (default 10000 for images, 2500 for 2-D points).")
 flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras progress output of `fit`.")
 FLAGS = flags.FLAGS
 
@@ -25,6 +28,8 @@ USAGE = """usage: tfgan-zoo <command> [flags]
 commands:
   train   --config <entry or yaml> --workdir DIR [--set key=value ...]   train or resume a run
   list                                                                   the zoo's configs
+  evaluate    --model M [--evaluator E] [--num_samples N] [--seed S]
+              metrics next to real-data reference rows; writes evaluation.json
   sample      --model M --output grid.png [--num 64] [--seed S] [--label L]  a picture of samples
   interpolate --model M --output path.png [--num 8] [--seed S] [--label L]   great-circle walks in z
   arithmetic  --model M --output row.png --seed S --a 1,2,3 --b 4,5 --c 6,7
@@ -121,7 +126,18 @@ def _arithmetic():
     _write(FLAGS.output, _picture(np.asarray(model.generate(row)), 1))
 
 
-COMMANDS = {"train": _train, "list": _list, "sample": _sample, "interpolate": _interpolate,
+def _evaluate():
+    from tfgan_zoo import evaluation
+
+    if not FLAGS.model:
+        raise ValueError("evaluate needs --model: a training workdir or a saved_models/<entry> folder.")
+    status = evaluation.main_evaluate(FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples,
+                                      seed=FLAGS.seed)
+    if status:
+        sys.exit(status)
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "list": _list, "sample": _sample, "interpolate": _interpolate,
             "arithmetic": _arithmetic}
 
 

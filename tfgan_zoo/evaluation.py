@@ -39,8 +39,6 @@ from tfgan_zoo.metrics import features, suite, tstr
 NUM_SAMPLES = {"images": 10_000, "points": 2_500}
 NOISE_STDDEVS = (0.1, 0.3)
 REPORT_FILE = "evaluation.json"
-# The evaluator of each dataset when none is given; others get InceptionV3.
-DEFAULT_EVALUATORS = {"fashion_mnist": "fashion_mnist_classifier"}
 
 
 def add_noise(x, stddev, seed=0, value_range=None):
@@ -136,7 +134,7 @@ def _point_metrics(train):
 def _image_metrics(generator, train, test, evaluator, n, seed, names):
     """`(measure(x, y), about)` for images: `names` against the test split, plus TSTR when conditional."""
     if not isinstance(evaluator, features.FeatureExtractor):
-        evaluator = features.get(evaluator or DEFAULT_EVALUATORS.get(train.name, "inception_v3"))
+        evaluator = features.get(evaluator or features.default_evaluator(train.name))
     real = suite.embed(evaluator, test.x[:n])
     conditional = bool(getattr(generator, "num_classes", 0))
 

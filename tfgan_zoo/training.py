@@ -130,11 +130,11 @@ def train(config, workdir, verbose="auto"):
     csv_path = os.path.join(workdir, "history.csv")
     run_callbacks = []
     if "centers" in source.metadata:
-        run_callbacks.append(callbacks.SampleMetrics(functools.partial(
+        run_callbacks.append(metrics.MetricsCallback(functools.partial(
             metrics.mode_coverage, centers=source.metadata["centers"], std=source.metadata["std"]),
             config.eval.num_samples))
     if "cov" in source.metadata:
-        run_callbacks.append(callbacks.SampleMetrics(functools.partial(
+        run_callbacks.append(metrics.MetricsCallback(functools.partial(
             metrics.moment_errors, mean=source.metadata["mean"], cov=source.metadata["cov"]),
             config.eval.num_samples))
     run_callbacks += [

@@ -22,6 +22,8 @@ import tensorflow as tf
 from tfgan_zoo import zoo
 
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+# Datasets with an evaluator of their own in `evaluators_dir()`; the others default to InceptionV3.
+DATASET_EVALUATORS = {"fashion_mnist": "fashion_mnist_classifier"}
 
 
 class EvaluatorUnavailableError(RuntimeError):
@@ -46,10 +48,10 @@ class FeatureExtractor:
     def __init__(self, model, feature_layer, logits_layer=None, input_range=(-1.0, 1.0), name=None, info=None,
                  batch_size=500):
         outputs = [_flat(_layer(model, feature_layer).output)]
-        self.probabilities = False
+        self._probabilities = False
         if logits_layer is not None:
             layer = _layer(model, logits_layer)
-            self.probabilities = getattr(layer, "activation", None) is keras.activations.softmax
+            self._probabilities = getattr(layer, "activation", None) is keras.activations.softmax
             outputs.append(layer.output)
         self.model = keras.Model(model.inputs, outputs)
         self.input_shape = tuple(model.inputs[0].shape[1:])
@@ -73,7 +75,7 @@ class FeatureExtractor:
         if self.logits_layer is None:
             return features, None
         logits = np.concatenate([np.asarray(o[1]) for o in outputs])
-        return features, np.log(np.maximum(logits, 1e-30)) if self.probabilities else logits
+        return features, np.log(np.maximum(logits, 1e-30)) if self._probabilities else logits
 
     def _prepare(self, images):
         height, width, channels = self.input_shape
@@ -147,6 +149,11 @@ def inception_v3(batch_size=50):
             "(FeatureExtractor(model, feature_layer=...)).") from None
     return FeatureExtractor(model, "avg_pool", "predictions", (-1.0, 1.0), name="inception_v3",
                             info={"dataset": "imagenet"}, batch_size=batch_size)
+
+
+def default_evaluator(dataset):
+    """The name of the evaluator of `dataset`: its own classifier if the zoo ships one, else `"inception_v3"`."""
+    return DATASET_EVALUATORS.get(dataset, "inception_v3")
 
 
 def get(name_or_path):

@@ -64,7 +64,9 @@ def precision_recall(real_features, fake_features, k=3, batch_size=1000):
     generator keeps its precision and loses its recall. The paper uses k=3; both sets should hold the
     same number of samples, since the balls shrink as N grows.
     """
-    real, fake = _features("real_features", real_features), _features("fake_features", fake_features)
+    # float32, as in the paper's code: twice as fast as float64, and the balls are far larger than its rounding.
+    real = _features("real_features", real_features).astype(np.float32)
+    fake = _features("fake_features", fake_features).astype(np.float32)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"precision_recall needs more than k={k} samples per set, got {len(real)} and {len(fake)}.")
     real_radii = _kth_neighbour_distances(real, k, batch_size)

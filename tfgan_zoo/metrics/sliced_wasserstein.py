@@ -47,14 +47,13 @@ def sliced_wasserstein_distance(real_images, fake_images, *, min_resolution=8, p
     resolutions = pyramid_resolutions(real_images.shape[1], min_resolution)
     if resolutions[-1] < patch_size:
         raise ValueError(f"Images of {real_images.shape[1]} px are smaller than the {patch_size}-px patches.")
-    rng = np.random.default_rng(seed)
     real_levels, fake_levels = (_laplacian_pyramid(x, len(resolutions)) for x in (real_images, fake_images))
     result = {}
     for resolution, real, fake in zip(resolutions, real_levels, fake_levels):
-        level_rng = np.random.default_rng(rng.integers(2**63))
-        real = _descriptors(real, patches_per_image, patch_size, level_rng)
-        fake = _descriptors(fake, patches_per_image, patch_size, level_rng)
-        directions = level_rng.standard_normal((real.shape[1], num_directions)).astype(np.float32)
+        rng = np.random.default_rng([seed, resolution])
+        real = _descriptors(real, patches_per_image, patch_size, rng)
+        fake = _descriptors(fake, patches_per_image, patch_size, rng)
+        directions = rng.standard_normal((real.shape[1], num_directions)).astype(np.float32)
         result[f"swd_{resolution}"] = 1e3 * sliced_wasserstein(real, fake, directions)
     return {"swd": float(np.mean(list(result.values()))), **result}
 

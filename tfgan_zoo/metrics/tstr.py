@@ -4,7 +4,7 @@ A fixed small classifier is trained on generated labelled samples and tested on 
 next to the same classifier trained on as many real examples (Esteban et al. 2017; Ravuri & Vinyals 2019
 call the ratio the classification accuracy score, CAS). The protocol -- network, epochs, batch size,
 seed -- is fixed, so accuracies of different generators compare; it is sized for a CPU, so its
-real-data accuracy (about 88% on Fashion-MNIST with 10,000 examples) is below the state of the art.
+real-data accuracy (86% on Fashion-MNIST with 10,000 examples) is below the state of the art.
 """
 
 import keras
