@@ -7,7 +7,7 @@ from tfgan_zoo import config, metrics, training, zoo
 
 def test_short_ring_run_covers_all_eight_modes(tmp_path):
     cfg = config.load(zoo.config_path("vanilla_ring8"), [
-        "train.steps=1500", "model.generator_units=[128, 128, 128]", "model.discriminator_units=[128, 128, 128]"])
+        "train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128"])
     gan, history = training.train(cfg, tmp_path, verbose=0)
     source = training.load_source(cfg, "test")
     result = metrics.mode_coverage(gan.sample(2500, seed=7), source.metadata["centers"], source.metadata["std"])
