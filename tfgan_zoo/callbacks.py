@@ -3,7 +3,6 @@
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_zoo import plots
@@ -47,11 +46,10 @@ class SamplePictures(keras.callbacks.Callback):
             samples = self.model.sample(2500, seed=self.seed)
             return plots.scatter_png(samples, source.x[:2500], source.metadata.get("centers"),
                                      title=f"{source.name}, step {step}")
-        labels = None
-        if self.model.num_classes:
-            labels = np.repeat(np.arange(self.model.num_classes), max(1, self.num_samples // self.model.num_classes))
-        images = self.model.sample(len(labels) if labels is not None else self.num_samples, self.seed, labels)
-        return plots.image_grid_png(images, rows=self.model.num_classes or None)
+        num_classes = self.model.num_classes
+        labels = plots.class_rows(num_classes, self.num_samples) if num_classes else None
+        images = self.model.sample(self.num_samples if labels is None else len(labels), self.seed, labels)
+        return plots.image_grid_png(images, rows=num_classes or None)
 
 
 class HistoryPlot(keras.callbacks.Callback):

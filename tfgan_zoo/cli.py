@@ -65,8 +65,9 @@ def _labels_for(model, n):
         return None, None
     if FLAGS.label is not None:
         return np.full(n, FLAGS.label), None
-    per_class = max(1, n // model.num_classes)
-    return np.repeat(np.arange(model.num_classes), per_class), model.num_classes
+    from tfgan_zoo import plots
+
+    return plots.class_rows(model.num_classes, n), model.num_classes
 
 
 def _write(path, png):

@@ -156,9 +156,7 @@ def model_config(path):
 
     A bare name that is not a folder here is an entry of `zoo.models_dir()`.
     """
-    folder = pathlib.Path(path)
-    if not folder.exists() and len(folder.parts) == 1:
-        folder = zoo.models_dir() / folder
+    folder = zoo.resolve(path)
     if (folder / "config.yaml").exists():
         return folder, config_lib.load(str(folder / "config.yaml"))
     if (folder / "model_card.json").exists():

@@ -36,6 +36,11 @@ def image_grid_png(images, rows=None, min_side=400):
     return buffer.getvalue()
 
 
+def class_rows(num_classes, n):
+    """Labels for a grid of about `n` samples with one row per class: 0, 0, ..., 1, 1, ..."""
+    return np.repeat(np.arange(num_classes), max(1, n // num_classes))
+
+
 def _figure_png(figure):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")

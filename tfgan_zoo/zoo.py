@@ -44,12 +44,18 @@ def models_dir():
     return pathlib.Path(os.environ.get("TFGAN_ZOO_MODELS", _REPOSITORY / "saved_models"))
 
 
+def resolve(name_or_path):
+    """A path as given when it exists, else a bare name as an entry of `models_dir()`."""
+    path = pathlib.Path(name_or_path)
+    if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
+        return models_dir() / name_or_path
+    return path
+
+
 def load_pretrained(name_or_path):
     """A trained generator with `.sample(n, seed=..., labels=...)`, from an entry name in `models_dir()`,
     a training workdir (its `gan.keras`), or a `.keras` file."""
-    path = pathlib.Path(name_or_path)
-    if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
-        path = models_dir() / name_or_path
+    path = resolve(name_or_path)
     if path.is_dir() and (path / "gan.keras").exists():
         path = path / "gan.keras"
     if path.suffix != ".keras" or not path.is_file():
