@@ -28,10 +28,10 @@ class ModelConfig:
     latent_dim: int = 8
     latent_distribution: str = "normal"  # or "spherical"
     conditional: bool = False
-    conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan family)
+    conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive)
     generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
-    channels: int = 64  # dcgan: width of G's last and D's first hidden layer, doubled per resolution halving
+    channels: int = 64  # dcgan, progressive: width of G's last and D's first hidden layer, doubled per resolution halving
     upsampling: str = "transposed"  # dcgan: transposed | nearest | pixel_shuffle
     batch_norm: bool = True  # dcgan: batch norm in D (G always has it)
     spectral_norm: bool = False
@@ -62,6 +62,8 @@ class TrainConfig:
     instance_noise: float = 0.0
     instance_noise_decay_steps: int = 0
     class_loss_weight: float = 1.0
+    stable_images: int = 600_000  # progressive: real images per stable phase (the paper's 600k)
+    transition_images: int = 600_000  # progressive: real images per fade-in of a new level
     keep_checkpoints: int = 3
 
 
