@@ -1,5 +1,6 @@
 """The `tfgan-zoo` command line, run as a user runs it: in a subprocess."""
 
+import os
 import subprocess
 import sys
 
@@ -8,14 +9,18 @@ import pytest
 CLI = [sys.executable, "-m", "tfgan_zoo.cli"]
 
 
-def run(*args, cwd=None):
-    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=300, cwd=cwd)
+def run(*args, cwd=None, models=None):
+    """Runs the CLI; `models` stands in for the repository's saved_models/."""
+    env = {**os.environ, "TFGAN_ZOO_MODELS": str(models)} if models else None
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
 
 
-def test_list_shows_the_zoo_configs():
+def test_list_shows_the_zoo_configs_and_the_evaluators_apart():
     result = run("list")
     assert result.returncode == 0, result.stderr
     assert "vanilla_ring8" in result.stdout and "ring8" in result.stdout
+    evaluators = result.stdout.split("Evaluators")[1]
+    assert "fashion_mnist_classifier" in evaluators and "fashion_mnist_classifier" not in result.stdout.split("Evaluators")[0]
 
 
 def test_train_runs_resumes_and_reports_where_things_are(tmp_path):
@@ -66,8 +71,10 @@ def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command)
     (["sample", "--label", "10"], "Label 10 is out of range"),
     (["arithmetic", "--a", "1", "--b", "2", "--c", "3"], "arithmetic is for unconditional models"),
     (["sample", "--model", "/no/such/run"], "No trained model at '/no/such/run'"),
+    (["sample", "--condition", "period=3"], "--condition is for models with continuous conditions"),
+    (["export", "--workdir", "/no/such/run"], "/no/such/run is not a training workdir (no config.yaml)"),
 ])
-def test_bad_sampling_requests(conditional_workdir, tmp_path, command, message):
+def test_bad_requests_on_a_trained_model(conditional_workdir, tmp_path, command, message):
     args = command if "--model" in command else command + ["--model", str(conditional_workdir)]
     result = run(*args, "--output", str(tmp_path / "x.png"))
     assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
@@ -81,3 +88,17 @@ def test_vector_arithmetic_writes_a_row(tmp_path):
                  "--output", str(tmp_path / "row.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "row.png").exists()
+
+
+def test_export_then_sample_and_list_the_entry_by_name(conditional_workdir, tmp_path):
+    models = tmp_path / "models"
+    result = run("export", "--workdir", str(conditional_workdir), "--output", str(models / "cgan_tiny"))
+    assert result.returncode == 0, result.stderr
+    assert f"Exported {models / 'cgan_tiny' / '1'}" in result.stdout
+    result = run("sample", "--model", "cgan_tiny", "--label", "3", "--num", "8", "--output", str(tmp_path / "grid.png"),
+                 models=models)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
+    result = run("list", models=models)
+    shipped = result.stdout.split("Shipped generators")[1].split("Evaluators")[0]
+    assert "cgan_tiny" in shipped and "conditional" in shipped and "not evaluated" in shipped

@@ -1,4 +1,4 @@
-"""The `tfgan-zoo` command line: `train`, `evaluate`, `list`, `sample`, `interpolate`, `arithmetic`."""
+"""The `tfgan-zoo` command line: `train`, `evaluate`, `export`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
 import os
 import sys
@@ -8,12 +8,15 @@ from absl import app, flags
 
 flags.DEFINE_string("config", "vanilla_ring8", "Zoo config: an entry name (see `list`) or a YAML path.")
 flags.DEFINE_string("workdir", None, "Directory of the run (default: runs/<config name>). Re-running resumes it.")
+flags.DEFINE_string("checkpoint", None, "export: the checkpoint to export, <workdir>/checkpoints/ckpt-<step> "
+                    "(default: the latest).")
 flags.DEFINE_multi_string("set", [], "Config override section.key=value, e.g. --set train.steps=1000. Repeatable.")
-flags.DEFINE_string("model", None, "A trained model: a training workdir, a .keras file or a zoo entry name.")
-flags.DEFINE_string("output", None, "Where to write the picture.")
+flags.DEFINE_string("model", None, "A trained model: a zoo entry name or folder, a training workdir or a .keras file.")
+flags.DEFINE_string("output", None, "Where to write the picture; export: the entry folder, saved_models/<entry>.")
 flags.DEFINE_integer("num", 64, "Number of samples (sample) or of interpolation rows (interpolate).")
 flags.DEFINE_integer("seed", 0, "Seed of the latent vectors.")
 flags.DEFINE_integer("label", None, "Class of the samples of a conditional model (default: one row per class).")
+flags.DEFINE_multi_string("condition", [], "sample: a continuous condition NAME=VALUE of the model. Repeatable.")
 flags.DEFINE_string("a", None, "arithmetic: indices (in `sample --seed S`) of the samples whose mean z is added.")
 flags.DEFINE_string("b", None, "arithmetic: indices of the samples whose mean z is subtracted.")
 flags.DEFINE_string("c", None, "arithmetic: indices of the samples whose mean z is added.")
@@ -27,10 +30,12 @@ USAGE = """usage: tfgan-zoo <command> [flags]
 
 commands:
   train   --config <entry or yaml> --workdir DIR [--set key=value ...]   train or resume a run
-  list                                                                   the zoo's configs
+  list                                                                   the zoo's configs and shipped models
+  export  --workdir DIR --output saved_models/<entry> [--checkpoint P]   the generator as a TF Serving SavedModel
   evaluate    --model M [--evaluator E] [--num_samples N] [--seed S]
               metrics next to real-data reference rows; writes evaluation.json
-  sample      --model M --output grid.png [--num 64] [--seed S] [--label L]  a picture of samples
+  sample      --model M --output grid.png [--num 64] [--seed S] [--label L] [--condition NAME=VALUE]
+              a picture of samples
   interpolate --model M --output path.png [--num 8] [--seed S] [--label L]   great-circle walks in z
   arithmetic  --model M --output row.png --seed S --a 1,2,3 --b 4,5 --c 6,7
               mean z of samples a - b + c (indices into `sample --seed S`): shows means of a, b, c, the result
@@ -52,10 +57,31 @@ def _train():
 def _list():
     from tfgan_zoo import zoo
 
-    rows = [("config", "family", "data", "conditional", "steps")] + zoo.describe_configs()
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths)))
+    _table("Configs (zoo_configs/)", ("config", "family", "data", "conditional", "steps"), zoo.describe_configs())
+    _table(f"Shipped generators ({zoo.models_dir()})", ("entry", "family", "data", "version", "metrics"),
+           zoo.describe_entries())
+    _table("Evaluators (networks that measure generators)", ("evaluator", "data", "test accuracy"),
+           zoo.describe_evaluators())
+
+
+def _table(title, header, rows):
+    print(title + ("" if rows else ": none"))
+    if rows:
+        rows = [header] + rows
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+        for row in rows:
+            print("  " + "  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+    print()
+
+
+def _export():
+    from tfgan_zoo import export
+
+    if not FLAGS.workdir or not FLAGS.output:
+        raise ValueError("export needs --workdir (a training run) and --output (saved_models/<entry>).")
+    path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint)
+    print(f"Exported {path}; model card in {os.path.join(FLAGS.output, 'README.md')}. Measure it with "
+          f"`tfgan-zoo evaluate --model {FLAGS.output}`.")
 
 
 def _labels_for(model, n):
@@ -79,23 +105,34 @@ def _write(path, png):
     print(f"Wrote {path}")
 
 
-def _picture(samples, rows=None):
-    from tfgan_zoo import plots
-
-    return plots.scatter_png(samples) if samples.ndim == 2 else plots.image_grid_png(samples, rows)
+def _conditions(model):
+    """`--condition NAME=VALUE` flags as `{name: value}`."""
+    if FLAGS.condition and not getattr(model, "conditions", None):
+        raise ValueError("--condition is for models with continuous conditions; this one has none.")
+    conditions = {}
+    for text in FLAGS.condition:
+        name, _, value = text.partition("=")
+        try:
+            conditions[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5.") from None
+    return conditions
 
 
 def _sample():
-    from tfgan_zoo import zoo
+    from tfgan_zoo import plots, zoo
 
     model = zoo.load_pretrained(FLAGS.model)
     labels, rows = _labels_for(model, FLAGS.num)
     n = FLAGS.num if labels is None else len(labels)
-    _write(FLAGS.output, _picture(model.sample(n, seed=FLAGS.seed, labels=labels), rows))
+    conditions = _conditions(model)
+    # Only models with continuous conditions take the argument.
+    samples = model.sample(n, seed=FLAGS.seed, labels=labels, **({"conditions": conditions} if conditions else {}))
+    _write(FLAGS.output, plots.samples_png(samples, rows))
 
 
 def _interpolate():
-    from tfgan_zoo import latent, zoo
+    from tfgan_zoo import latent, plots, zoo
 
     model = zoo.load_pretrained(FLAGS.model)
     steps = 10
@@ -105,13 +142,13 @@ def _interpolate():
     if model.num_classes:
         row_labels = np.full(FLAGS.num, FLAGS.label) if FLAGS.label is not None else np.arange(FLAGS.num) % model.num_classes
         labels = np.repeat(row_labels, steps)
-    _write(FLAGS.output, _picture(np.asarray(model.generate(z, labels)), FLAGS.num))
+    _write(FLAGS.output, plots.samples_png(np.asarray(model.generate(z, labels)), FLAGS.num))
 
 
 def _arithmetic():
     import tensorflow as tf
 
-    from tfgan_zoo import latent, zoo
+    from tfgan_zoo import latent, plots, zoo
 
     model = zoo.load_pretrained(FLAGS.model)
     if model.num_classes:
@@ -124,7 +161,7 @@ def _arithmetic():
     result = latent.vector_arithmetic(z[sets[0]], z[sets[1]], z[sets[2]])
     jitter = 0.25 * np.random.default_rng(FLAGS.seed).standard_normal((4, model.latent_dim))
     row = np.concatenate([np.stack(means), result[None], result + jitter]).astype("float32")
-    _write(FLAGS.output, _picture(np.asarray(model.generate(row)), 1))
+    _write(FLAGS.output, plots.samples_png(np.asarray(model.generate(row)), 1))
 
 
 def _evaluate():
@@ -138,8 +175,8 @@ def _evaluate():
         sys.exit(status)
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "list": _list, "sample": _sample, "interpolate": _interpolate,
-            "arithmetic": _arithmetic}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "list": _list, "sample": _sample,
+            "interpolate": _interpolate, "arithmetic": _arithmetic}
 
 
 def main(argv):

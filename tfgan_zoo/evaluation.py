@@ -24,16 +24,14 @@ workdir (its latest checkpoint) or a shipped entry and writes `evaluation.json` 
 import copy
 import functools
 import json
-import math
 import pathlib
 import sys
 import time
 
 import numpy as np
-import tensorflow as tf
 from scipy import ndimage
 
-from tfgan_zoo import config as config_lib, metrics, training, zoo
+from tfgan_zoo import config as config_lib, export, metrics, training, zoo
 from tfgan_zoo.metrics import features, suite, tstr
 
 NUM_SAMPLES = {"images": 10_000, "points": 2_500}
@@ -167,17 +165,6 @@ def model_config(path):
         "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
 
 
-def load_generator(folder, config, source):
-    """A workdir's GAN at its latest checkpoint -- what export takes, and current while a run still trains --
-    else (no checkpoints, or a shipped entry) `zoo.load_pretrained(folder)`."""
-    latest = tf.train.latest_checkpoint(str(folder / "checkpoints"))
-    if latest is None:
-        return zoo.load_pretrained(str(folder))
-    gan = training.build_gan(config, source.x.shape[1:], source.num_classes)
-    tf.train.Checkpoint(gan=gan).restore(latest).assert_existing_objects_matched().expect_partial()
-    return gan
-
-
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     """Evaluates the model at `path` on its config's data; writes `evaluation.json` and the card's `metrics`.
 
@@ -188,28 +175,18 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     config = copy.deepcopy(config)
     config.data.num_examples = None
     train, test = training.load_source(config, "train"), training.load_source(config, "test")
-    generator = load_generator(folder, config, train)
+    generator = zoo.load_pretrained(str(folder))  # a workdir's GAN at its latest checkpoint, or a shipped entry
     report = {"model": str(folder)}
     if hasattr(generator, "step"):
         report["step"] = int(generator.step.numpy())
     report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
-    _write_json(folder / REPORT_FILE, report)
-    card_path = folder / "model_card.json"
+    export.write_json(folder / REPORT_FILE, report)
+    card_path = folder / export.CARD_FILE
     if card_path.exists():
         card = json.loads(card_path.read_text())
         card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
-        _write_json(card_path, card)
+        export.write_card(folder, card)
     return report
-
-
-def _write_json(path, value):
-    """Writes strict JSON: NaN (e.g. `kid_std` of a single block) becomes null."""
-    def strict(v):
-        if isinstance(v, dict):
-            return {key: strict(item) for key, item in v.items()}
-        return None if isinstance(v, float) and math.isnan(v) else v
-
-    path.write_text(json.dumps(strict(value), indent=2, allow_nan=False) + "\n")
 
 
 def format_table(report):

@@ -36,6 +36,12 @@ def image_grid_png(images, rows=None, min_side=400):
     return buffer.getvalue()
 
 
+def samples_png(samples, rows=None):
+    """PNG bytes of generated samples: a scatter plot of 2-D points, else a grid of images in [-1, 1]."""
+    samples = np.asarray(samples)
+    return scatter_png(samples) if samples.ndim == 2 else image_grid_png(samples, rows)
+
+
 def class_rows(num_classes, n):
     """Labels for a grid of about `n` samples with one row per class: 0, 0, ..., 1, 1, ..."""
     return np.repeat(np.arange(num_classes), max(1, n // num_classes))

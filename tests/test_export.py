@@ -1,0 +1,280 @@
+"""Export for TF Serving, the model card, one-line loading and the serving client, on tiny trained runs;
+and the contract checks of every generator shipped in `saved_models/`."""
+
+import http.server
+import importlib.util
+import io
+import json
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgan_zoo import config, export, plots, training, zoo
+
+REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+TINY = ["train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false", "data.num_examples=256"]
+CARD_FIELDS = {"name", "family", "dataset", "latent_dim", "num_classes", "sample_shape", "value_range", "conditions",
+               "config", "training", "metrics", "version"}
+TRAINING_FIELDS = {"steps", "images_seen", "wall_time_s", "hardware", "seed", "command"}
+
+# Run in a fresh interpreter that never imports tfgan_zoo: loads an entry's newest version with plain
+# TensorFlow and checks its golden-seed outputs against `golden.json`.
+FRESH_PROCESS_CHECK = """
+import json, pathlib, sys
+import numpy as np, tensorflow as tf
+entry = pathlib.Path(sys.argv[1])
+card = json.loads((entry / "model_card.json").read_text())
+golden = json.loads((entry / "golden.json").read_text())
+assert golden["version"] == card["version"], (golden["version"], card["version"])
+signature = tf.saved_model.load(str(entry / str(card["version"]))).signatures[golden["signature"]]
+specs = signature.structured_input_signature[1]
+samples = signature(**{k: tf.constant(v, specs[k].dtype) for k, v in golden["inputs"].items()})["samples"].numpy()
+assert samples.shape[1:] == tuple(card["sample_shape"]), samples.shape
+flat = samples.reshape(len(samples), -1)
+for key, value in [("values", flat[:, golden["positions"]]), ("mean", flat.mean(1)), ("std", flat.std(1))]:
+    np.testing.assert_allclose(value, golden[key], atol=1e-4, err_msg=key)
+assert "tfgan_zoo" not in sys.modules
+print("golden ok", samples.shape)
+"""
+
+
+def train_run(workdir, name, *overrides):
+    return training.train(config.load(zoo.config_path(name), TINY + list(overrides)), workdir, verbose=0)[0]
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    """A tiny conditional DCGAN on 8x8 digits, its workdir, and its export: `(gan, workdir, entry)`."""
+    root = tmp_path_factory.mktemp("conditional")
+    gan = train_run(root / "run", "cgan_digits", "model.channels=8")
+    export.export(root / "run", root / "models" / "cgan_tiny")
+    return gan, root / "run", root / "models" / "cgan_tiny"
+
+
+@pytest.fixture(scope="module")
+def points(tmp_path_factory):
+    """A tiny unconditional MLP GAN on the ring of 8 Gaussians (2-D points) and its export."""
+    root = tmp_path_factory.mktemp("points")
+    gan = train_run(root / "run", "vanilla_ring8", "model.generator_units=[16]", "model.discriminator_units=[16]")
+    export.export(root / "run", root / "ring_tiny")
+    return gan, root / "ring_tiny"
+
+
+def run(*command, **kwargs):
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=300, **kwargs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def listed_signatures(version):
+    """`saved_model_cli show --all` of a version as {signature: {(inputs|outputs, name): (dtype, shape)}}."""
+    shown = run("saved_model_cli", "show", "--dir", version, "--all")
+    signatures = {}
+    for block in shown.split("signature_def['")[1:]:
+        name, _, body = block.partition("']")
+        tensors = re.findall(r"(inputs|outputs)\['(\w+)'\] tensor_info:\s+dtype: (\w+)\s+shape: (\([-\d, ]*\))", body)
+        signatures[name] = {(kind, tensor): (dtype, shape) for kind, tensor, dtype, shape in tensors}
+    signatures.pop("__saved_model_init_op", None)
+    return signatures
+
+
+def contract_signatures(card):
+    """The signatures DESIGN.md section 1 asks of an entry with this card, in `listed_signatures`' form."""
+    inputs = {("inputs", "z"): ("DT_FLOAT", f"(-1, {card['latent_dim']})")}
+    if card["num_classes"]:
+        inputs[("inputs", "label")] = ("DT_INT32", "(-1)")
+    inputs.update({("inputs", name): ("DT_FLOAT", "(-1)") for name in card["conditions"]})
+    shape = "(" + ", ".join(map(str, [-1, *card["sample_shape"]])) + ")"
+    signatures = {"serving_default": {**inputs, ("outputs", "samples"): ("DT_FLOAT", shape)}}
+    if len(card["sample_shape"]) == 3:
+        signatures["images"] = {**inputs, ("outputs", "images"): ("DT_UINT8", shape)}
+    return signatures
+
+
+def check_entry(entry):
+    """The contract checks of an exported entry: card fields, signatures listed by `saved_model_cli`, and
+    loading plus golden-seed outputs in a process that imports only TensorFlow."""
+    card = json.loads((entry / "model_card.json").read_text())
+    assert CARD_FIELDS <= set(card) and TRAINING_FIELDS <= set(card["training"])
+    assert listed_signatures(entry / str(card["version"])) == contract_signatures(card)
+    assert "golden ok" in run(sys.executable, "-c", FRESH_PROCESS_CHECK, entry.resolve(), cwd=entry)
+
+
+def test_a_conditional_export_meets_the_contract(conditional):
+    _, workdir, entry = conditional
+    check_entry(entry)
+    card = json.loads((entry / "model_card.json").read_text())
+    assert (card["family"], card["dataset"], card["num_classes"], card["sample_shape"]) == ("conditional", "digits", 10,
+                                                                                           [8, 8, 1])
+    assert card["version"] == 1 and card["value_range"] == [-1.0, 1.0] and card["conditions"] == {}
+    assert card["training"]["steps"] == 2 and card["training"]["images_seen"] == 2 * 64
+    assert 0 < card["training"]["wall_time_s"] < 300
+    assert (entry / "README.md").read_text().startswith("# cgan_tiny")
+    assert (entry / "gan.keras").exists()
+    # The recorded command rebuilds the run's config exactly.
+    args = shlex.split(card["training"]["command"])
+    overrides = [args[i + 1] for i, arg in enumerate(args) if arg == "--set"]
+    assert args[args.index("--config") + 1] == "zoo_configs/cgan_digits.yaml"
+    rebuilt = config.load(str(REPOSITORY / "zoo_configs" / "cgan_digits.yaml"), overrides)
+    assert rebuilt == config.load(str(workdir / "config.yaml"))
+
+
+def test_saved_model_cli_runs_the_images_signature(conditional, tmp_path):
+    _, _, entry = conditional
+    z = np.random.default_rng(0).standard_normal((3, 16)).round(3).tolist()
+    run("saved_model_cli", "run", "--dir", entry / "1", "--tag_set", "serve", "--signature_def", "images",
+        "--input_exprs", f"z={z};label=[0, 5, 9]", "--outdir", tmp_path, "--overwrite")
+    images = np.load(tmp_path / "images.npy")
+    assert images.shape == (3, 8, 8, 1) and images.dtype == np.uint8
+
+
+@pytest.mark.parametrize("fixture, labels", [("conditional", [0, 3, 3, 9, 1, 2]), ("points", None)])
+def test_load_pretrained_samples_what_the_gan_samples(request, fixture, labels):
+    gan, *_, entry = request.getfixturevalue(fixture)
+    model = zoo.load_pretrained(entry)
+    assert isinstance(model, zoo.PretrainedGenerator) and model.card["version"] == 1
+    np.testing.assert_allclose(model.sample(6, seed=7, labels=labels), gan.sample(6, seed=7, labels=labels),
+                               atol=1e-5)
+
+
+def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch):
+    _, entry = points
+    monkeypatch.setenv("TFGAN_ZOO_MODELS", str(entry.parent))
+    assert zoo.shipped_entries() == [entry]
+    assert zoo.load_pretrained("ring_tiny").sample(5, seed=1).shape == (5, 2)
+    ((name, family, dataset, version, metrics),) = zoo.describe_entries()
+    assert (name, family, dataset, version, metrics) == ("ring_tiny", "vanilla", "ring8", 1, "not evaluated")
+    card = json.loads((entry / "model_card.json").read_text())
+    assert card["value_range"] is None and contract_signatures(card).keys() == {"serving_default"}
+
+
+def test_labels_are_checked_in_python_and_in_the_signature(conditional):
+    _, _, entry = conditional
+    model = zoo.load_pretrained(entry)
+    with pytest.raises(ValueError, match=r"Label 10 is out of range"):
+        model.sample(2, labels=[1, 10])
+    with pytest.raises(ValueError, match="This GAN is conditional: pass `labels`"):
+        model.sample(2)
+    serving = model.saved_model.signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"label must hold one integer in \[0, 9\] per row of z"):
+        serving(z=tf.zeros([2, 16]), label=tf.constant([1, 10]))
+
+
+def test_reexport_adds_a_version_and_keeps_the_old_one(conditional, tmp_path):
+    gan, workdir, _ = conditional
+    entry = tmp_path / "cgan"
+    export.export(workdir, entry, checkpoint=workdir / "checkpoints" / "ckpt-1")
+    (entry / "model_card.json").write_text(
+        json.dumps({**json.loads((entry / "model_card.json").read_text()), "notes": "Kept across exports."}))
+    export.export(workdir, entry)
+    assert zoo.versions(entry) == [1, 2]
+    card = json.loads((entry / "model_card.json").read_text())
+    assert card["version"] == 2 and card["training"]["steps"] == 2 and card["notes"] == "Kept across exports."
+    assert json.loads((entry / "golden.json").read_text())["version"] == 2
+    assert "Kept across exports." in (entry / "README.md").read_text()
+    newest, first = zoo.load_pretrained(entry), zoo.load_pretrained(entry / "1")
+    assert (newest.version, first.version) == (2, 1)
+    np.testing.assert_allclose(newest.sample(3, seed=2, labels=4), gan.sample(3, seed=2, labels=4), atol=1e-5)
+    assert not np.allclose(first.sample(3, seed=2, labels=4), newest.sample(3, seed=2, labels=4))
+
+
+def test_padded_training_images_are_exported_at_the_data_shape(conditional):
+    gan = conditional[0]
+    _, sample_shape = export.export_archive(gan, padding=((1, 2), (2, 1)))  # as for 5x5 images padded to 8x8
+    assert sample_shape == [5, 5, 1]
+
+
+def corrupt(entry, tmp_path, how):
+    broken = tmp_path / "broken"
+    shutil.copytree(entry, broken)
+    how(broken)
+    return broken
+
+
+@pytest.mark.parametrize("how, error, message", [
+    (lambda e: (e / "model_card.json").write_text("{"), ValueError, r"model_card.json is unreadable .*Re-export"),
+    (lambda e: shutil.rmtree(e / "1"), FileNotFoundError, r"has a model card but no exported version"),
+    (lambda e: (e / "1" / "saved_model.pb").write_bytes(b"\x08garbage"), ValueError,
+     r"broken/1 is not a readable SavedModel .*Re-export it: tfgan-zoo export"),
+    (lambda e: shutil.rmtree(e / "1" / "variables"), ValueError, r"broken/1 is not a readable SavedModel"),
+])
+def test_a_corrupt_entry_is_a_clear_error(conditional, tmp_path, how, error, message):
+    with pytest.raises(error, match=message):
+        zoo.load_pretrained(corrupt(conditional[2], tmp_path, how))
+
+
+def test_a_missing_entry_names_the_place_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFGAN_ZOO_MODELS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=rf"No trained model at 'nope'.*shipped in {tmp_path}: none yet.*"
+                                                r"tfgan-zoo export --workdir DIR"):
+        zoo.load_pretrained("nope")
+
+
+def serving_client():
+    spec = importlib.util.spec_from_file_location("serving_client", REPOSITORY / "tools" / "serving_client.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeServing(http.server.BaseHTTPRequestHandler):
+    """TF Serving's REST `:predict` over a loaded SavedModel (columnar format; a sole output loses its name)."""
+
+    saved_model = None
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        signature = self.saved_model.signatures[body["signature_name"]]
+        specs = signature.structured_input_signature[1]
+        (output,) = signature(**{k: tf.constant(v, specs[k].dtype) for k, v in body["inputs"].items()}).values()
+        reply = json.dumps({"outputs": output.numpy().tolist()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_rest_body_of_the_client_is_served_and_decoded_to_a_png(conditional):
+    client = serving_client()
+    model = zoo.load_pretrained(conditional[2])
+    inputs = client.request_inputs(model, 20, seed=3)  # one row per class
+    assert inputs["z"].shape == (20, 16) and inputs["label"].tolist() == [i // 2 for i in range(20)]
+    FakeServing.saved_model = model.saved_model
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        response = client.rest_predict(f"http://127.0.0.1:{server.server_port}", "cgan_tiny", client.rest_body(inputs))
+    finally:
+        server.shutdown()
+    samples = client.rest_outputs(response)
+    np.testing.assert_allclose(samples, model.sample(20, seed=3, labels=inputs["label"]), atol=1e-5)
+    picture = Image.open(io.BytesIO(plots.samples_png(samples, rows=10)))
+    assert picture.format == "PNG" and picture.width >= 400
+
+
+def test_the_grpc_request_of_the_client_carries_the_inputs(conditional):
+    pytest.importorskip("tensorflow_serving.apis", reason="gRPC needs tensorflow-serving-api (the serving extra)")
+    client = serving_client()
+    inputs = client.request_inputs(zoo.load_pretrained(conditional[2]), 4, seed=0, labels=7)
+    request = client.grpc_request("cgan_tiny", inputs, "images")
+    assert (request.model_spec.name, request.model_spec.signature_name) == ("cgan_tiny", "images")
+    np.testing.assert_array_equal(tf.make_ndarray(request.inputs["z"]), inputs["z"])
+    assert tf.make_ndarray(request.inputs["label"]).tolist() == [7] * 4
+
+
+@pytest.mark.parametrize("entry", zoo.shipped_entries(), ids=lambda entry: entry.name)
+def test_shipped_entry(entry):
+    """Every shipped generator: card fields, contract signatures, plain-TensorFlow loading, golden outputs."""
+    check_entry(entry)
