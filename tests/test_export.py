@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_zoo import config, export, plots, training, zoo
+from tfgan_zoo import config, evaluation, export, plots, training, zoo
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false", "data.num_examples=256"]
@@ -155,6 +155,17 @@ def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch):
     assert (name, family, dataset, version, metrics) == ("ring_tiny", "vanilla", "ring8", 1, "not evaluated")
     card = json.loads((entry / "model_card.json").read_text())
     assert card["value_range"] is None and contract_signatures(card).keys() == {"serving_default"}
+
+
+def test_evaluating_an_entry_fills_its_card_readme_and_listing(points, tmp_path, monkeypatch):
+    entry = tmp_path / "ring_tiny"
+    shutil.copytree(points[1], entry)
+    report = evaluation.evaluate_model(entry, num_samples=200)
+    card = json.loads((entry / "model_card.json").read_text())
+    assert card["metrics"]["values"] == report["values"] and "modes_covered" in report["values"]
+    assert "real_floor" in (entry / "README.md").read_text() and (entry / "evaluation.json").exists()
+    monkeypatch.setenv("TFGAN_ZOO_MODELS", str(tmp_path))
+    assert "modes_covered" in zoo.describe_entries()[0][-1]
 
 
 def test_labels_are_checked_in_python_and_in_the_signature(conditional):

@@ -31,6 +31,9 @@ from tfgan_zoo import config as config_lib, data, zoo
 CARD_FILE = "model_card.json"
 GOLDEN_FILE = "golden.json"
 KERAS_FILE = "gan.keras"
+# The fields of a card that DESIGN.md section 1 fixes.
+CARD_FIELDS = {"name", "family", "dataset", "latent_dim", "num_classes", "sample_shape", "value_range", "conditions",
+               "config", "training", "metrics", "version"}
 # Above this the fine-tuning copy would bloat the repository; the checkpoints in the workdir remain.
 KERAS_SIZE_LIMIT = 20 * 2**20
 GOLDEN_SEED, GOLDEN_NUM, GOLDEN_VALUES = 1234, 4, 16
@@ -230,9 +233,10 @@ def write_json(path, value):
 
 
 def write_card(entry, card):
-    """Writes the entry's `model_card.json` and its readable `README.md`."""
+    """Writes the entry's `model_card.json` and, for a card that `export` wrote, its readable `README.md`."""
     write_json(entry / CARD_FILE, card)
-    (entry / "README.md").write_text(card_markdown(card))
+    if CARD_FIELDS <= card.keys():
+        (entry / "README.md").write_text(card_markdown(card))
 
 
 def card_markdown(card):

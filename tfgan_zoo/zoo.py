@@ -189,12 +189,12 @@ def load_pretrained(name_or_path):
     - a `.keras` file (or a folder holding `gan.keras`): the whole `GAN`.
     """
     path = resolve(name_or_path)
+    if (path / "config.yaml").exists() and tf.train.latest_checkpoint(str(path / "checkpoints")):
+        return load_workdir(path)[0]
     if (path / "model_card.json").exists():
         return PretrainedGenerator(path)
     if path.name.isdigit() and (path.parent / "model_card.json").exists():
         return PretrainedGenerator(path.parent, int(path.name))
-    if (path / "config.yaml").exists() and tf.train.latest_checkpoint(str(path / "checkpoints")):
-        return load_workdir(path)[0]
     if path.is_dir() and (path / "gan.keras").exists():
         path = path / "gan.keras"
     if path.suffix != ".keras" or not path.is_file():
