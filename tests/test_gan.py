@@ -18,10 +18,10 @@ def points(n=512, seed=0):
     return np.random.default_rng(seed).normal(size=(n, 2)).astype("float32")
 
 
-def make_gan(num_classes=0, ema_decay=0.0, seed=0, **compile_kwargs):
+def make_gan(num_classes=0, ema_decay=0.0, seed=0, real_transform=None, **compile_kwargs):
     keras.utils.set_random_seed(seed)
     gan = GAN(mlp.generator(LATENT, (2,), (16,), num_classes), mlp.discriminator((2,), (16,), num_classes),
-              LATENT, num_classes, ema_decay=ema_decay, seed=seed)
+              LATENT, num_classes, ema_decay=ema_decay, seed=seed, real_transform=real_transform)
     compile_kwargs.setdefault("d_optimizer", keras.optimizers.Adam(1e-3))
     compile_kwargs.setdefault("g_optimizer", keras.optimizers.Adam(1e-3))
     gan.compile(**compile_kwargs)
@@ -125,6 +125,13 @@ def test_instance_noise_reaches_the_discriminator():
     histories = [make_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1,
                                                     verbose=0).history for noise in (0.0, 1.0)]
     assert histories[0]["d_real"][0] != pytest.approx(histories[1]["d_real"][0])
+
+
+def test_real_transform_is_what_the_discriminator_sees_of_real_batches():
+    gan = make_gan(real_transform=keras.layers.Rescaling(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+    expected = float(np.mean(gan.discriminator(np.zeros((16, 2), "float32"))))
+    history = gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+    assert history["d_real"][0] == pytest.approx(expected, rel=1e-5)
 
 
 def test_generator_ema_averages_weights_with_warmup():

@@ -32,6 +32,7 @@ SOURCES = (
 )
 SPLITS = ("train", "test")
 
+_POINT_SOURCES = ("ring8", "grid25", "gaussian2d")
 _PARAMS = {
     "gaussian2d": ("mean", "cov"),
     "image_folder": ("path", "image_size", "channels"),
@@ -91,14 +92,15 @@ def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **par
             draw; default 100,000 for train, 10,000 for test).
         data_dir: where prepared TFDS data lives (TFDS's default when None).
         **params: source parameters: `gaussian2d` takes `mean` and `cov`; `image_folder` takes `path`
-            (required), `image_size` (int or `[H, W]`) and `channels` (1 or 3).
+            (required), `image_size` (int or `[H, W]`) and `channels` (1 or 3); every image source takes
+            `pad_to` (see `pad`).
 
     Returns:
         A `Source`.
     """
     if name not in SOURCES:
         raise ValueError(f"Unknown data source {name!r}; known sources: {', '.join(SOURCES)}.")
-    allowed = _PARAMS.get(name, ())
+    allowed = _PARAMS.get(name, ()) + (() if name in _POINT_SOURCES else ("pad_to",))
     for key in params:
         if key not in allowed:
             raise ValueError(
@@ -114,11 +116,34 @@ def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **par
         return _mixture(name, split, seed, num_examples)
     if name == "gaussian2d":
         return _gaussian2d(split, seed, num_examples, **params)
+    pad_to = params.pop("pad_to", None)
     if name == "digits":
-        return _digits(split, num_examples)
-    if name == "image_folder":
-        return _image_folder(split, num_examples, **params)
-    return _tfds_images(name, split, num_examples, data_dir)
+        source = _digits(split, num_examples)
+    elif name == "image_folder":
+        source = _image_folder(split, num_examples, **params)
+    else:
+        source = _tfds_images(name, split, num_examples, data_dir)
+    return source if pad_to is None else pad(source, pad_to)
+
+
+def pad(source, side):
+    """The images of `source` centred on `side` x `side` canvases of background (-1), e.g. Fashion-MNIST's
+    28x28 on 32x32 for the progressive family. `metadata["padding"]` records the margins
+    `((top, bottom), (left, right))` that `crop_padding` removes from samples."""
+    height, width = source.x.shape[1:3]
+    if side < max(height, width):
+        raise ValueError(f"pad_to={side} is smaller than the {height}x{width} images of {source.name}; "
+                         f"pass a side of at least {max(height, width)}.")
+    top, left = (side - height) // 2, (side - width) // 2
+    padding = ((top, side - height - top), (left, side - width - left))
+    x = np.pad(source.x, ((0, 0), *padding, (0, 0)), constant_values=_IMAGE_RANGE[0])
+    return dataclasses.replace(source, x=x, metadata={**source.metadata, "padding": padding})
+
+
+def crop_padding(samples, padding):
+    """Samples `[N, H, W, C]` of a model trained on padded images, cropped back to the data's own shape."""
+    (top, bottom), (left, right) = padding
+    return samples[:, top:samples.shape[1] - bottom, left:samples.shape[2] - right]
 
 
 def _points_rng(seed, split):

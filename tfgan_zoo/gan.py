@@ -62,10 +62,12 @@ class GAN(keras.Model):
         seed: key of all the randomness of training.
         latent_distribution: `normal` (z ~ N(0, I)) or `spherical` (the same, projected onto the sphere
             of radius sqrt(latent_dim) where nearly all of its mass lies; White 2016).
+        real_transform: optional Keras model applied to every real batch before D sees it; the progressive
+            family uses it to show real images at the current resolution and fade-in.
     """
 
     def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0,
-                 latent_distribution="normal", **kwargs):
+                 latent_distribution="normal", real_transform=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -76,6 +78,7 @@ class GAN(keras.Model):
         if latent_distribution not in ("normal", "spherical"):
             raise ValueError(f"latent_distribution must be normal or spherical, got {latent_distribution!r}.")
         self.latent_distribution = latent_distribution
+        self.real_transform = real_transform
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -208,6 +211,8 @@ class GAN(keras.Model):
         return real, fake
 
     def _discriminator_step(self, real, labels, d_step):
+        if self.real_transform is not None:
+            real = self.real_transform(real)
         batch = real.shape[0]
         z = _global_slice(self.latent, batch, self._seed(_LATENT, d_step))
         fake = self.generator(self._generator_inputs(z, labels), training=True)
@@ -345,6 +350,8 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
             "latent_distribution": self.latent_distribution,
+            "real_transform": None if self.real_transform is None else keras.saving.serialize_keras_object(
+                self.real_transform),
         }
 
     def get_compile_config(self):
@@ -359,6 +366,7 @@ class GAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for name in ("generator", "discriminator"):
-            config[name] = keras.saving.deserialize_keras_object(config[name])
+        for name in ("generator", "discriminator", "real_transform"):
+            if config.get(name) is not None:
+                config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)

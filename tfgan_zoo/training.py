@@ -9,9 +9,9 @@ from absl import logging
 
 from tfgan_zoo import callbacks, config as config_lib, data, distribute, metrics
 from tfgan_zoo.gan import GAN
-from tfgan_zoo.networks import dcgan, mlp
+from tfgan_zoo.networks import dcgan, mlp, progressive
 
-FAMILIES = ("vanilla", "dcgan")
+FAMILIES = ("vanilla", "dcgan", "progressive")
 
 
 def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=False):
@@ -20,10 +20,13 @@ def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=Fals
         raise config_lib.ConfigError(
             f"Unknown model.family {model_config.family!r}; choose one of {', '.join(FAMILIES)}.")
     m = model_config
+    if m.family != "vanilla" and len(sample_shape) != 3:
+        raise config_lib.ConfigError(f"model.family {m.family} needs images [H, W, C]; the data has samples of "
+                                     f"shape {list(sample_shape)}. Use model.family vanilla for it.")
+    if m.family == "progressive":
+        return (progressive.generator(m.latent_dim, sample_shape, m.channels, num_classes),
+                progressive.discriminator(sample_shape, m.channels, num_classes, m.conditioning))
     if m.family == "dcgan":
-        if len(sample_shape) != 3:
-            raise config_lib.ConfigError(f"model.family dcgan needs images [H, W, C]; the data has samples of shape "
-                                         f"{list(sample_shape)}. Use model.family vanilla for it.")
         generator = dcgan.generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm)
         discriminator = dcgan.discriminator(
             sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
@@ -46,8 +49,10 @@ def build_gan(config, sample_shape, num_classes=0):
     num_classes = num_classes if config.model.conditional else 0
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm)
+    real_transform = progressive.real_images(sample_shape) if config.model.family == "progressive" else None
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
-               seed=config.train.seed, latent_distribution=config.model.latent_distribution)
+               seed=config.train.seed, latent_distribution=config.model.latent_distribution,
+               real_transform=real_transform)
 
 
 def compile_gan(gan, config):
@@ -137,9 +142,14 @@ def train(config, workdir, verbose="auto"):
         run_callbacks.append(metrics.MetricsCallback(functools.partial(
             metrics.moment_errors, mean=source.metadata["mean"], cov=source.metadata["cov"]),
             config.eval.num_samples))
+    pictures = callbacks.SamplePictures(workdir, source)
+    if config.model.family == "progressive":
+        run_callbacks.append(callbacks.ProgressiveGrowth(
+            t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, pictures.picture,
+            os.path.join(workdir, "samples")))
     run_callbacks += [
         callbacks.Checkpoint(manager),
-        callbacks.SamplePictures(workdir, source),
+        pictures,
         keras.callbacks.CSVLogger(csv_path, append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         callbacks.HistoryPlot(csv_path, os.path.join(workdir, "losses.png")),

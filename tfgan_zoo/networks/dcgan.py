@@ -13,6 +13,8 @@ Labels reach the networks in one of three ways (`conditioning`):
 - `acgan`: D gets a second head that classifies the image (Odena et al. 2017); G as in `concat`.
 """
 
+import functools
+
 import keras
 
 from tfgan_zoo.networks import layers
@@ -54,12 +56,7 @@ def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="t
     each lower resolution doubles it. `sync_batch_norm` shares batch statistics across replicas."""
     _check("concat", upsampling)
     size, steps = start_size(image_shape[0])
-    z = keras.Input((latent_dim,), name="z")
-    inputs, h = z, z
-    if num_classes:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs = [z, label]
-        h = keras.layers.Concatenate()([z, keras.layers.Embedding(num_classes, latent_dim)(label)])
+    inputs, h = conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes)
     width = channels * 2 ** steps
     h = keras.layers.Dense(size * size * width, use_bias=False)(h)
     h = keras.layers.Reshape((size, size, width))(h)
@@ -82,16 +79,7 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
     """
     _check(conditioning)
     size, steps = start_size(image_shape[0])
-    images = keras.Input(tuple(image_shape), name="samples")
-    inputs, h = images, images
-    label = None
-    if num_classes:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs = [images, label]
-        if conditioning == "concat":
-            maps = keras.layers.Embedding(num_classes, 4)(label)
-            maps = layers.BroadcastToImage(tuple(image_shape[:2]))(maps)
-            h = keras.layers.Concatenate()([images, maps])
+    inputs, label, h = conditioned_images(keras.Input(tuple(image_shape), name="samples"), num_classes, conditioning)
     width = channels
     for i in range(steps):
         h = layers.conv2d(width, 4, spectral_norm, strides=2, padding="same")(h)
@@ -103,12 +91,41 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
         width *= 2
     if minibatch_stddev:
         h = layers.MinibatchStdDev()(h)
-    features = keras.layers.Flatten()(h)
-    logits = keras.layers.Reshape(())(layers.dense(1, spectral_norm)(features))
+    outputs = conditioned_outputs(keras.layers.Flatten()(h), label, num_classes, conditioning,
+                                  functools.partial(layers.dense, spectral_norm=spectral_norm))
+    return keras.Model(inputs, outputs, name=name)
+
+
+def conditioned_latent(z, num_classes):
+    """G's inputs and the tensor its first layer reads: `z`, or `[z, label]` and z concatenated with an
+    embedding of the label."""
+    if not num_classes:
+        return z, z
+    label = keras.Input((), dtype="int32", name="label")
+    return [z, label], keras.layers.Concatenate()([z, keras.layers.Embedding(num_classes, z.shape[-1])(label)])
+
+
+def conditioned_images(images, num_classes, conditioning):
+    """D's inputs, its label input (None when unconditional) and the tensor its first layer reads: the
+    images, with `concat` also constant maps of an embedding of the label."""
+    if not num_classes:
+        return images, None, images
+    label = keras.Input((), dtype="int32", name="label")
+    h = images
+    if conditioning == "concat":
+        maps = layers.BroadcastToImage(tuple(images.shape[1:3]))(keras.layers.Embedding(num_classes, 4)(label))
+        h = keras.layers.Concatenate()([images, maps])
+    return [images, label], label, h
+
+
+def conditioned_outputs(features, label, num_classes, conditioning, dense):
+    """D's outputs from its final features: one logit, plus the inner product of the label's embedding with
+    the features (`projection`) or a second head of class logits (`acgan`).
+    `dense(units, name=None)` makes D's dense layers."""
+    logits = keras.layers.Reshape(())(dense(1)(features))
     if num_classes and conditioning == "projection":
         embedded = keras.layers.Embedding(num_classes, features.shape[-1])(label)
         logits = keras.layers.Add()([logits, keras.layers.Dot(axes=1)([embedded, features])[:, 0]])
-    outputs = logits
     if num_classes and conditioning == "acgan":
-        outputs = [logits, layers.dense(num_classes, spectral_norm, name="class_logits")(features)]
-    return keras.Model(inputs, outputs, name=name)
+        return [logits, dense(num_classes, name="class_logits")(features)]
+    return logits
