@@ -45,6 +45,8 @@ def test_unknown_section(tmp_path):
     ("model.generator_units=[8, x]", r"config\.model\.generator_units\[1\] must be of type int"),
     ("model.generator_units=8", r"config\.model\.generator_units must be a list"),
     ("train=3", r"config\.train must be a mapping"),
+    ("train.d_learning_rate=1e-4", r"must be of type float, got '1e-4' \(str\)\. Write floats like 1\.0e-4\."),
+    ("health.windw=5", r"Unknown key config\.health\.windw\. Did you mean 'window'\?"),
 ])
 def test_wrong_value_types_are_errors(tmp_path, override, message):
     with pytest.raises(config.ConfigError, match=message):

@@ -10,14 +10,29 @@ from tfgan_zoo.networks import progressive
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """Saves a `tf.train.CheckpointManager` at the end of every epoch, numbered by the training step."""
+    """Saves a `tf.train.CheckpointManager` every `every` training steps and at the end of training, numbered by
+    the step. Only steps beyond the one training began at are saved: after a rollback nothing is rewritten."""
 
-    def __init__(self, manager):
+    def __init__(self, manager, every):
         super().__init__()
-        self.manager = manager
+        self.manager, self.every = manager, every
+        self.saved_step = None
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+    def on_train_begin(self, logs=None):
+        self.saved_step = int(self.model.step.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) % self.every == 0:
+            self.save()
+
+    def on_train_end(self, logs=None):
+        self.save()
+
+    def save(self):
+        step = int(self.model.step.numpy())
+        if step > self.saved_step:
+            self.manager.save(checkpoint_number=step)
+            self.saved_step = step
 
 
 class SamplePictures(keras.callbacks.Callback):
@@ -64,6 +79,7 @@ class HistoryPlot(keras.callbacks.Callback):
         if os.path.exists(self.csv_path):
             with open(self.png_path, "wb") as f:
                 f.write(plots.history_png(self.csv_path))
+
 
 class ProgressiveGrowth(keras.callbacks.Callback):
     """Drives the growth of a progressive GAN inside one `fit`: before each step, sets the level and fade-in

@@ -64,6 +64,7 @@ class TrainConfig:
     class_loss_weight: float = 1.0
     stable_images: int = 600_000  # progressive: real images per stable phase (the paper's 600k)
     transition_images: int = 600_000  # progressive: real images per fade-in of a new level
+    checkpoint_every: int = 0  # steps between checkpoints; 0 = every epoch (steps_per_epoch)
     keep_checkpoints: int = 3
 
 
@@ -82,6 +83,16 @@ class EvalConfig:
 
 
 @dataclasses.dataclass
+class HealthConfig:
+    """The training-health monitor, `tfgan_zoo.health.TrainingHealth`; NaN/Inf always stops a monitored run."""
+
+    enabled: bool = True
+    d_loss_floor: float = 0.05  # D loss below this for `window` steps: "D is winning" (not for wasserstein)
+    window: int = 200
+    min_diversity: float = 0.3  # recall of samples relative to real data's below this: "collapse"; 0 = off
+
+
+@dataclasses.dataclass
 class Config:
     name: str = "unnamed"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
@@ -89,6 +100,7 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    health: HealthConfig = dataclasses.field(default_factory=HealthConfig)
 
 
 class ConfigError(ValueError):
@@ -116,8 +128,17 @@ def _convert(value, kind, where):
         return float(value)
     expected = dict if kind in (dict, typing.Dict) else kind
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{where} must be of type {expected.__name__}, got {value!r} ({type(value).__name__}).")
+        # YAML 1.1 reads 1e-4 as a string: it wants a dot and a signed exponent.
+        hint = " Write floats like 1.0e-4." if expected is float and _is_number(value) else ""
+        raise ConfigError(f"{where} must be of type {expected.__name__}, got {value!r} ({type(value).__name__}).{hint}")
     return value
+
+
+def _is_number(text):
+    try:
+        return isinstance(text, str) and float(text) is not None
+    except ValueError:
+        return False
 
 
 def _build(cls, values, where):
@@ -173,5 +194,8 @@ def to_dict(config):
 
 
 def save(config, path):
-    with open(path, "w") as f:
+    """Writes `config` as YAML; atomically, so a crash never leaves a truncated file."""
+    partial = f"{path}.partial"
+    with open(partial, "w") as f:
         yaml.safe_dump(to_dict(config), f, sort_keys=False)
+    os.replace(partial, path)

@@ -2,12 +2,13 @@
 
 import functools
 import os
+import re
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from tfgan_zoo import callbacks, config as config_lib, data, distribute, metrics
+from tfgan_zoo import callbacks, config as config_lib, data, distribute, health, metrics
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import dcgan, mlp, progressive
 
@@ -46,6 +47,9 @@ def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=Fals
 
 def build_gan(config, sample_shape, num_classes=0):
     """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`."""
+    if config.model.conditional and not num_classes:
+        raise config_lib.ConfigError(f"model.conditional is true but the data ({config.data.source}) has no labels: "
+                                     "use a labelled source or set model.conditional=false.")
     num_classes = num_classes if config.model.conditional else 0
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm)
@@ -93,7 +97,7 @@ def _check_workdir(workdir, config):
     saved_path = os.path.join(workdir, "config.yaml")
     if os.path.exists(saved_path):
         saved = config_lib.load(saved_path)
-        saved.train.steps = config.train.steps
+        saved.train.steps, saved.health = config.train.steps, config.health
         if saved != config:
             new, old = config_lib.to_dict(config), config_lib.to_dict(saved)
             changed = [f"{section}.{key}" for section in new if isinstance(new[section], dict)
@@ -101,39 +105,120 @@ def _check_workdir(workdir, config):
             changed += [key for key in new if not isinstance(new[key], dict) and new[key] != old[key]]
             raise config_lib.ConfigError(
                 f"The workdir {workdir} holds a run of a different config (changed: {', '.join(changed)}). "
-                "Resume with the same config (only train.steps may change) or choose a new --workdir.")
+                "Resume with the same config (only train.steps and health.* may change) or choose a new --workdir.")
     config_lib.save(config, saved_path)
+
+
+def check_data(source, gan):
+    """A clear ValueError when `source` cannot train `gan`: samples of another shape, images outside [-1, 1], or
+    labels missing or out of range for a conditional model."""
+    shape = tuple(gan.generator.output_shape[1:])
+    if source.x.shape[1:] != shape:
+        raise ValueError(f"The data {source.name} has samples of shape {list(source.x.shape[1:])}, but the model "
+                         f"generates {list(shape)}: give it data of that shape (size and channels), or train a new "
+                         "model on this data in a new --workdir.")
+    value_range = source.metadata.get("value_range")
+    if value_range is not None and (source.x.min() < value_range[0] or source.x.max() > value_range[1]):
+        raise ValueError(f"The images of {source.name} lie in [{source.x.min():g}, {source.x.max():g}]; the model "
+                         f"expects [{value_range[0]:g}, {value_range[1]:g}]. Scale 8-bit pixels by x / 127.5 - 1.")
+    if gan.num_classes:
+        if source.y is None:
+            raise ValueError(f"The model is conditional but the data {source.name} has no labels: use labelled data "
+                             "or set model.conditional=false.")
+        gan.check_labels(source.y, len(source.y))
+
+
+def _checkpoint_step(path):
+    return int(re.search(r"-(\d+)$", path).group(1))
+
+
+def restore_latest(checkpoint, directory):
+    """Restores the newest readable checkpoint in `directory` and returns its path, or None when there is none.
+
+    A checkpoint that cannot be read (partial, truncated, corrupt) is skipped with a warning naming it. Checkpoints
+    are found by their index files, so a damaged `checkpoint` state file loses nothing either. One that reads but
+    does not fit the model is an error: falling back would silently train something else.
+    """
+    paths = sorted((index[:-len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))),
+                   key=_checkpoint_step, reverse=True)
+    for path in paths:
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+            return path
+        except (tf.errors.OpError, IndexError) as error:  # what TF raises for unreadable files
+            logging.warning("Checkpoint %s cannot be read (%s); falling back to the one before.", path,
+                            str(error).strip().splitlines()[0])
+        except (ValueError, AssertionError) as error:  # shapes or variables that differ
+            raise ValueError(f"The checkpoint {path} does not fit the model built from the config and data: "
+                             f"{str(error).splitlines()[0]} The data behind the config changed since the run began; "
+                             "restore it, or train in a new --workdir.") from None
+    if paths:
+        raise OSError(f"None of the checkpoints in {directory} can be read; move them away to start over.")
+    return None
+
+
+def _check_workers_agree(strategy, step):
+    """Every worker of a multi-worker run must resume at the same step: they restore from one shared workdir."""
+    def sums():
+        values = tf.constant([step, step * step, 1], tf.float64)
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+    total, total_squares, workers = strategy.experimental_local_results(strategy.run(sums))[0].numpy()
+    if total != workers * step or total_squares != workers * step * step:  # equal iff every step is equal
+        raise RuntimeError(f"The workers restored different steps (this one {step}): all of them must see the same "
+                           "--workdir, on a filesystem they share.")
 
 
 def train(config, workdir, verbose="auto"):
     """Trains (or resumes) the run of `config` in `workdir`; returns the GAN and the Keras history.
 
     The workdir receives `config.yaml` (the resolved config), `checkpoints/`, TensorBoard `logs/`,
-    `history.csv`, `samples.png` and `samples/`, `losses.png`, and `gan.keras` at the end.
+    `history.csv`, `samples.png` and `samples/`, `losses.png`, and `gan.keras` at the end. In a multi-worker
+    run every worker restores from the chief's `checkpoints/`, and the others write what they write under
+    `worker_<index>/`. A run killed at any point resumes from its last checkpoint (mid-epoch included) to the
+    weights of an uninterrupted run. Raises `health.TrainingDiverged` when the health monitor stops a run.
     """
     t = config.train
     if t.steps % t.steps_per_epoch:
         raise config_lib.ConfigError(
             f"train.steps ({t.steps}) must be a multiple of train.steps_per_epoch ({t.steps_per_epoch}).")
+    checkpoint_every = t.checkpoint_every or t.steps_per_epoch
+    if checkpoint_every % config.runtime.steps_per_execution:
+        raise config_lib.ConfigError(
+            f"train.checkpoint_every ({checkpoint_every}) must be a multiple of runtime.steps_per_execution "
+            f"({config.runtime.steps_per_execution}).")
     _check_workdir(workdir, config)
     source = load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
-    with distribute.strategy(config.runtime.strategy, config.runtime.tpu_address).scope():
+    strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
+    with strategy.scope():
         gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes), config)
-    if gan.num_classes:
-        gan.check_labels(source.y, len(source.y))
 
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("Resumed from %s at step %d.", manager.latest_checkpoint, int(gan.step.numpy()))
+    run_checkpoints = os.path.join(workdir, "checkpoints")
+    restored = restore_latest(checkpoint, run_checkpoints)
+    if restored:
+        logging.info("Resumed from %s at step %d.", restored, int(gan.step.numpy()))
     start = int(gan.step.numpy())
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _check_workers_agree(strategy, start)
+    check_data(source, gan)
+    if not strategy.extended.should_checkpoint:
+        # Every worker saves (a save may need all of them), but only the chief into the run's checkpoints.
+        workdir = os.path.join(workdir, f"worker_{strategy.cluster_resolver.task_id}")
+        os.makedirs(workdir, exist_ok=True)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)
+    if not restored:
+        manager.save(checkpoint_number=start)  # a good state to roll back to from the first step on
 
-    stream = data.make_dataset(source, t.d_steps * config.data.batch_size, seed=t.seed, start_step=start,
-                               labels=bool(gan.num_classes))
     csv_path = os.path.join(workdir, "history.csv")
-    run_callbacks = []
+    monitor = None
+    if config.health.enabled:  # before the checkpoint saver, so that nothing non-finite is saved
+        h = config.health
+        monitor = health.TrainingHealth(
+            os.path.join(workdir, "logs", "health"), functools.partial(restore_latest, checkpoint, run_checkpoints),
+            source.x, t.loss, h.d_loss_floor, h.window, h.min_diversity, config.eval.num_samples)
+    run_callbacks = [monitor] if monitor else []
     if "centers" in source.metadata:
         run_callbacks.append(metrics.MetricsCallback(functools.partial(
             metrics.mode_coverage, centers=source.metadata["centers"], std=source.metadata["std"]),
@@ -142,21 +227,35 @@ def train(config, workdir, verbose="auto"):
         run_callbacks.append(metrics.MetricsCallback(functools.partial(
             metrics.moment_errors, mean=source.metadata["mean"], cov=source.metadata["cov"]),
             config.eval.num_samples))
+    history = keras.callbacks.History()  # one history across the `fit` calls below
     pictures = callbacks.SamplePictures(workdir, source)
     if config.model.family == "progressive":
         run_callbacks.append(callbacks.ProgressiveGrowth(
             t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, pictures.picture,
             os.path.join(workdir, "samples")))
     run_callbacks += [
-        callbacks.Checkpoint(manager),
+        callbacks.Checkpoint(manager, checkpoint_every),
         pictures,
         keras.callbacks.CSVLogger(csv_path, append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
         callbacks.HistoryPlot(csv_path, os.path.join(workdir, "losses.png")),
+        history,
     ]
-    history = gan.fit(stream, epochs=t.steps // t.steps_per_epoch, initial_epoch=start // t.steps_per_epoch,
-                      steps_per_epoch=t.steps_per_epoch, callbacks=run_callbacks, verbose=verbose,
-                      shuffle=False)
-    gan.save(os.path.join(workdir, "gan.keras"))
+    # `fit` runs whole epochs: a run resumed mid-epoch first finishes that epoch in a `fit` of its own.
+    epoch, done = divmod(start, t.steps_per_epoch)
+    fits = [(start, epoch, epoch + 1, t.steps_per_epoch - done)] if done and start < t.steps else []
+    epoch += bool(done)
+    fits.append((epoch * t.steps_per_epoch, epoch, t.steps // t.steps_per_epoch, t.steps_per_epoch))
+    for first_step, initial_epoch, epochs, steps_per_epoch in fits:
+        if epochs <= initial_epoch or (monitor and monitor.failure):
+            continue
+        stream = data.make_dataset(source, t.d_steps * config.data.batch_size, seed=t.seed, start_step=first_step,
+                                   labels=bool(gan.num_classes))
+        gan.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                callbacks=run_callbacks, verbose=verbose, shuffle=False)
+    if monitor and monitor.failure:
+        raise health.TrainingDiverged(monitor.failure)
+    keras_path = os.path.join(workdir, "gan.keras")
+    gan.save(keras_path + ".partial.keras")  # then renamed: a crash never leaves a truncated gan.keras
+    os.replace(keras_path + ".partial.keras", keras_path)
     return gan, history
-

@@ -1,0 +1,115 @@
+"""The health of a training run: stop on NaN/Inf with the last good checkpoint restored, warn when D wins or samples
+collapse. `training.train` adds `TrainingHealth` to every run, configured by the `health` section of the config."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfgan_zoo.metrics import scores, suite
+
+
+class TrainingDiverged(FloatingPointError):
+    """Raised by `training.train` when a loss or a weight became NaN or Inf; the run is rolled back."""
+
+
+class TrainingHealth(keras.callbacks.Callback):
+    """Watches a GAN during `fit`; every finding goes to the log and, as text, to TensorBoard under `logdir`.
+
+    - A loss, gradient norm or weight that is NaN or Inf stops training and calls `restore` (which loads the last
+      good checkpoint and returns its path): place this callback before the checkpoint saver, so that nothing
+      non-finite reaches the disk. `failure` then holds the message.
+    - A discriminator loss below `d_loss_floor` for `window` consecutive steps warns that D is winning. Not for
+      the Wasserstein loss, whose critic loss has no floor.
+    - At each epoch end, `diversity` is added to the logs: the recall (Kynkäänniemi et al. 2019) of
+      `num_samples` samples against real data, relative to the recall of real data against real data.
+      Below `min_diversity` while the samples' precision exceeds their recall (they are near the data but
+      cover little of it) it warns of mode collapse. 0 turns the check off.
+
+    Args:
+        logdir: TensorBoard directory of the findings.
+        restore: callable that restores the last good checkpoint and returns its path (None if none).
+        real: real examples, at least `2 * num_samples` of them for an unbiased reference.
+        loss: the GAN loss name.
+    """
+
+    def __init__(self, logdir, restore, real, loss, d_loss_floor=0.05, window=200, min_diversity=0.3,
+                 num_samples=1000):
+        super().__init__()
+        self.restore, self.loss = restore, loss
+        self.d_loss_floor, self.window, self.min_diversity = d_loss_floor, window, min_diversity
+        self.writer = tf.summary.create_file_writer(logdir)
+        self.num_samples = min(num_samples, len(real) // 2)
+        flat = np.asarray(real, np.float32).reshape(len(real), -1)
+        self.real, self.real_reference = flat[:self.num_samples], flat[self.num_samples:2 * self.num_samples]
+        self.reference_recall = None
+        self.failure = None
+        self.findings = []
+        self._low_d_loss_steps = 0
+        self._finite = None
+
+    def set_model(self, model):
+        super().set_model(model)
+        weights = [w for w in model.weights if "float" in str(w.dtype)]
+        # One compiled reduction over every weight, instead of one host transfer per variable per step.
+        self._finite = tf.function(lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(w)) for w in weights]))
+
+    def report(self, message, step, error=False):
+        (logging.error if error else logging.warning)(message)
+        self.findings.append(message)
+        with self.writer.as_default():
+            tf.summary.text("health", message, step=step)
+        self.writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        step = int(self.model.step.numpy())
+        bad = [name for name, value in logs.items() if not np.all(np.isfinite(value))]
+        if not bool(self._finite()):
+            bad.append("a weight")
+        if bad:
+            self._stop(step, bad)
+        elif self.loss != "wasserstein" and "d_loss" in logs:
+            self._watch_discriminator(step, float(np.mean(logs["d_loss"])))
+
+    def _stop(self, step, bad):
+        self.model.stop_training = True
+        restored = self.restore()
+        rollback = (f"Restored the last good checkpoint {restored} (step {int(self.model.step.numpy())}); "
+                    "nothing after it was saved." if restored else "No checkpoint was saved before it.")
+        self.failure = (
+            f"Training diverged at step {step}: {', '.join(bad)} became NaN or Inf. {rollback} Lower the learning "
+            "rates (train.d_learning_rate, train.g_learning_rate), add a gradient penalty or R1 "
+            "(train.gradient_penalty, train.r1) or spectral norm (model.spectral_norm), then resume.")
+        self.report(self.failure, step, error=True)
+
+    def _watch_discriminator(self, step, d_loss):
+        # The logged loss is the mean since the epoch began, so a lasting low value, not one lucky batch, counts.
+        # One warning per stretch of low loss.
+        self._low_d_loss_steps = self._low_d_loss_steps + 1 if d_loss < self.d_loss_floor else 0
+        if self._low_d_loss_steps == self.window:
+            self.report(
+                f"Step {step}: the discriminator is winning: its loss has stayed below {self.d_loss_floor} for "
+                f"{self.window} steps, so the generator's gradients vanish. Likely causes: D learns much faster "
+                "than G, or real and generated samples barely overlap. Helps: one-sided label smoothing "
+                "(train.label_smoothing=0.1), instance noise (train.instance_noise=0.1), fewer D steps per G step "
+                "(train.d_steps), a lower D learning rate (train.d_learning_rate).", step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.failure or not self.min_diversity:
+            return
+        if self.reference_recall is None:
+            self.reference_recall = scores.precision_recall(self.real, self.real_reference)["recall"]
+        samples, _ = suite.sample(self.model, self.num_samples)
+        fake = scores.precision_recall(self.real, samples.reshape(len(samples), -1))
+        diversity = fake["recall"] / max(self.reference_recall, 1e-6)
+        if logs is not None:
+            logs["diversity"] = diversity
+        if diversity < self.min_diversity and fake["precision"] > fake["recall"]:
+            self.report(
+                f"Step {int(self.model.step.numpy())}: the samples are collapsing: they cover {diversity:.0%} of "
+                f"what real samples cover (recall {fake['recall']:.2f} vs {self.reference_recall:.2f}) while "
+                f"staying near the data (precision {fake['precision']:.2f}): mode collapse. Helps: minibatch "
+                "standard deviation (model.minibatch_stddev=true) or discrimination "
+                "(model.minibatch_discrimination=32), a gradient penalty or R1 (train.gradient_penalty, train.r1), "
+                "a lower G learning rate (train.g_learning_rate).", int(self.model.step.numpy()))
