@@ -19,8 +19,8 @@ def test_list_shows_the_zoo_configs_and_the_evaluators_apart():
     result = run("list")
     assert result.returncode == 0, result.stderr
     assert "vanilla_ring8" in result.stdout and "ring8" in result.stdout
-    evaluators = result.stdout.split("Evaluators")[1]
-    assert "fashion_mnist_classifier" in evaluators and "fashion_mnist_classifier" not in result.stdout.split("Evaluators")[0]
+    before, evaluators = result.stdout.split("Evaluators")
+    assert "fashion_mnist_classifier" in evaluators and "fashion_mnist_classifier" not in before
 
 
 def test_train_runs_resumes_and_reports_where_things_are(tmp_path):

@@ -115,7 +115,8 @@ def _conditions(model):
         try:
             conditions[name] = float(value)
         except ValueError:
-            raise ValueError(f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5.") from None
+            raise ValueError(f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5.") \
+                from None
     return conditions
 
 

@@ -181,7 +181,7 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
         report["step"] = int(generator.step.numpy())
     report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
     export.write_json(folder / REPORT_FILE, report)
-    card_path = folder / export.CARD_FILE
+    card_path = folder / zoo.CARD_FILE
     if card_path.exists():
         card = json.loads(card_path.read_text())
         card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}

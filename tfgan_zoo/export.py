@@ -28,7 +28,6 @@ import yaml
 
 from tfgan_zoo import config as config_lib, data, zoo
 
-CARD_FILE = "model_card.json"
 GOLDEN_FILE = "golden.json"
 KERAS_FILE = "gan.keras"
 # The fields of a card that DESIGN.md section 1 fixes.
@@ -55,7 +54,7 @@ def export(workdir, output, checkpoint=None):
     value_range = source.metadata.get("value_range")
     conditions = dict(getattr(gan, "conditions", {}))  # continuous condition name -> [min, max] trained range
     version = 1 + max(zoo.versions(output), default=0)
-    previous = json.loads((output / CARD_FILE).read_text()) if (output / CARD_FILE).exists() else {}
+    previous = json.loads((output / zoo.CARD_FILE).read_text()) if (output / zoo.CARD_FILE).exists() else {}
     output.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed, so a TF Serving watching `output` never loads a half-written version.
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=output))
@@ -122,6 +121,7 @@ def export_archive(gan, conditions=(), padding=None):
         z, label = inputs.pop("z"), inputs.pop("label", None)
         checks = [] if label is None else _label_checks(z, label, gan.num_classes)
         with tf.control_dependencies(checks):
+            # What is left of `inputs` are the continuous conditions: they reach G through the labels' hook.
             x = generator(gan._generator_inputs(z, label, **inputs), training=False)
         return data.crop_padding(x, padding) if padding else x
 
@@ -130,6 +130,8 @@ def export_archive(gan, conditions=(), padding=None):
         x = tf.round((tf.clip_by_value(samples(*tensors), -1.0, 1.0) + 1.0) * 127.5)
         return {"images": tf.cast(x, tf.uint8)}
 
+    # ExportArchive saves the variables the signatures capture, which TF Serving's session-based loader
+    # needs: a plain tf.Module holding the Keras model reloads in TF2 but fails in `saved_model_cli run`.
     archive = keras.export.ExportArchive()
     archive.track(generator)
     serving = archive.add_endpoint("serving_default", lambda *tensors: {"samples": samples(*tensors)},
@@ -177,7 +179,9 @@ def training_wall_time(workdir, checkpoint):
     written at every epoch end, so the span of each file's events (up to the moment the checkpoint was
     written) is that invocation's training time; the time between invocations is not counted.
     """
-    written = os.path.getmtime(f"{checkpoint}.index")
+    # An epoch's events follow its checkpoint: for the latest checkpoint, count them all.
+    latest = pathlib.Path(checkpoint) == pathlib.Path(tf.train.latest_checkpoint(str(workdir / "checkpoints")))
+    written = math.inf if latest else os.path.getmtime(f"{checkpoint}.index")
     total = 0.0
     for path in (workdir / "logs" / "train").glob("events.out.tfevents.*"):
         events = (tf.compat.v1.Event.FromString(record.numpy()) for record in tf.data.TFRecordDataset(str(path)))
@@ -234,7 +238,7 @@ def write_json(path, value):
 
 def write_card(entry, card):
     """Writes the entry's `model_card.json` and, for a card that `export` wrote, its readable `README.md`."""
-    write_json(entry / CARD_FILE, card)
+    write_json(entry / zoo.CARD_FILE, card)
     if CARD_FIELDS <= card.keys():
         (entry / "README.md").write_text(card_markdown(card))
 

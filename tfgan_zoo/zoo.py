@@ -14,6 +14,7 @@ from tfgan_zoo import config as config_lib
 from tfgan_zoo.gan import GAN
 
 _REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+CARD_FILE = "model_card.json"  # what makes a folder a zoo entry (`tfgan_zoo.export` writes it)
 
 
 def configs_dir():
@@ -60,7 +61,7 @@ def resolve(name_or_path):
 
 def shipped_entries():
     """The shipped generators: folders of `models_dir()` with a `model_card.json`, evaluators excluded."""
-    return sorted(path.parent for path in models_dir().glob("*/model_card.json") if path.parent.name != "evaluators")
+    return sorted(path.parent for path in models_dir().glob(f"*/{CARD_FILE}") if path.parent.name != "evaluators")
 
 
 # Metrics that `list` shows, when the card has them: mode coverage for 2-D mixtures, quality and diversity
@@ -82,7 +83,7 @@ def describe_entries():
 def describe_evaluators():
     """One row per shipped evaluator network (not a generator): (name, data, test accuracy)."""
     rows = []
-    for path in sorted((models_dir() / "evaluators").glob("*/model_card.json")):
+    for path in sorted((models_dir() / "evaluators").glob(f"*/{CARD_FILE}")):
         card = json.loads(path.read_text())
         rows.append((path.parent.name, card.get("dataset", "?"), f"{card.get('test_accuracy', float('nan')):.2%}"))
     return rows
@@ -94,7 +95,7 @@ def versions(entry):
 
 
 def _read_card(entry):
-    path = entry / "model_card.json"
+    path = entry / CARD_FILE
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -118,7 +119,8 @@ class PretrainedGenerator:
         self.version = version or max(versions(self.entry), default=None)
         fix = f"Re-export it: tfgan-zoo export --workdir <its training workdir> --output {self.entry}"
         if self.version is None:
-            raise FileNotFoundError(f"{self.entry} has a model card but no exported version (no <integer>/ folder). {fix}")
+            raise FileNotFoundError(f"{self.entry} has a model card but no exported version (no <integer>/ folder). "
+                                    f"{fix}")
         path = self.entry / str(self.version)
         try:
             self.saved_model = tf.saved_model.load(str(path))
@@ -170,7 +172,8 @@ def load_workdir(workdir, checkpoint=None):
     checkpoint = checkpoint or tf.train.latest_checkpoint(str(workdir / "checkpoints"))
     if checkpoint is None or not pathlib.Path(f"{checkpoint}.index").exists():
         raise FileNotFoundError(f"No checkpoint {checkpoint or 'in ' + str(workdir / 'checkpoints')}. Train first "
-                                f"(tfgan-zoo train --workdir {workdir}) or name one: <workdir>/checkpoints/ckpt-<step>.")
+                                f"(tfgan-zoo train --workdir {workdir}) or name one: "
+                                "<workdir>/checkpoints/ckpt-<step>.")
     one = copy.deepcopy(config)
     one.data.num_examples = 1
     source = training.load_source(one)
@@ -191,9 +194,9 @@ def load_pretrained(name_or_path):
     path = resolve(name_or_path)
     if (path / "config.yaml").exists() and tf.train.latest_checkpoint(str(path / "checkpoints")):
         return load_workdir(path)[0]
-    if (path / "model_card.json").exists():
+    if (path / CARD_FILE).exists():
         return PretrainedGenerator(path)
-    if path.name.isdigit() and (path.parent / "model_card.json").exists():
+    if path.name.isdigit() and (path.parent / CARD_FILE).exists():
         return PretrainedGenerator(path.parent, int(path.name))
     if path.is_dir() and (path / "gan.keras").exists():
         path = path / "gan.keras"
