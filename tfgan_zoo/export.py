@@ -50,7 +50,7 @@ def export(workdir, output, checkpoint=None):
         The path of the new version.
     """
     workdir, output = pathlib.Path(workdir), pathlib.Path(output)
-    gan, config, source, checkpoint = zoo.load_workdir(workdir, checkpoint)
+    gan, config, source, exported = zoo.load_workdir(workdir, checkpoint)
     value_range = source.metadata.get("value_range")
     conditions = dict(getattr(gan, "conditions", {}))  # continuous condition name -> [min, max] trained range
     version = 1 + max(zoo.versions(output), default=0)
@@ -86,7 +86,7 @@ def export(workdir, output, checkpoint=None):
             "seed": config.train.seed,
             "command": training_command(config, workdir),
             "data_origin": source.origin,
-            "checkpoint": str(checkpoint),
+            "checkpoint": str(exported),
         },
         "metrics": {},  # `tfgan-zoo evaluate --model <entry>` fills it
         "version": version,
@@ -172,16 +172,15 @@ def golden_outputs(entry, card):
     }
 
 
-def training_wall_time(workdir, checkpoint):
-    """Seconds of `fit` up to `checkpoint`, over every `train` invocation of the workdir.
+def training_wall_time(workdir, checkpoint=None):
+    """Seconds of `fit` up to `checkpoint` (default: to the end), over every `train` invocation of the workdir.
 
     Each invocation opens its own TensorBoard event file in `logs/train`, starting when `fit` starts and
     written at every epoch end, so the span of each file's events (up to the moment the checkpoint was
     written) is that invocation's training time; the time between invocations is not counted.
     """
-    # An epoch's events follow its checkpoint: for the latest checkpoint, count them all.
-    latest = pathlib.Path(checkpoint) == pathlib.Path(tf.train.latest_checkpoint(str(workdir / "checkpoints")))
-    written = math.inf if latest else os.path.getmtime(f"{checkpoint}.index")
+    # An epoch's events follow its checkpoint, so an earlier checkpoint's time leaves its epoch out.
+    written = os.path.getmtime(f"{checkpoint}.index") if checkpoint else math.inf
     total = 0.0
     for path in (workdir / "logs" / "train").glob("events.out.tfevents.*"):
         events = (tf.compat.v1.Event.FromString(record.numpy()) for record in tf.data.TFRecordDataset(str(path)))

@@ -168,18 +168,21 @@ def load_workdir(workdir, checkpoint=None):
     if not (workdir / "config.yaml").exists():
         raise FileNotFoundError(f"{workdir} is not a training workdir (no config.yaml). "
                                 "Pass the --workdir of a `tfgan-zoo train` run.")
+    if checkpoint and not pathlib.Path(f"{checkpoint}.index").exists():
+        raise FileNotFoundError(f"No checkpoint {checkpoint}: name one as <workdir>/checkpoints/ckpt-<step>.")
     config = config_lib.load(str(workdir / "config.yaml"))
-    checkpoint = checkpoint or tf.train.latest_checkpoint(str(workdir / "checkpoints"))
-    if checkpoint is None or not pathlib.Path(f"{checkpoint}.index").exists():
-        raise FileNotFoundError(f"No checkpoint {checkpoint or 'in ' + str(workdir / 'checkpoints')}. Train first "
-                                f"(tfgan-zoo train --workdir {workdir}) or name one: "
-                                "<workdir>/checkpoints/ckpt-<step>.")
     one = copy.deepcopy(config)
     one.data.num_examples = 1
     source = training.load_source(one)
     gan = training.compile_gan(training.build_gan(config, source.x.shape[1:], source.num_classes), config)
     state = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
-    state.restore(checkpoint).assert_existing_objects_matched()
+    if checkpoint:
+        state.restore(str(checkpoint)).assert_existing_objects_matched()
+    else:
+        checkpoint = training.restore_latest(state, str(workdir / "checkpoints"))
+    if checkpoint is None:
+        raise FileNotFoundError(f"No checkpoint in {workdir / 'checkpoints'}: train first, "
+                                f"tfgan-zoo train --workdir {workdir}.")
     return gan, config, source, checkpoint
 
 
@@ -192,7 +195,7 @@ def load_pretrained(name_or_path):
     - a `.keras` file (or a folder holding `gan.keras`): the whole `GAN`.
     """
     path = resolve(name_or_path)
-    if (path / "config.yaml").exists() and tf.train.latest_checkpoint(str(path / "checkpoints")):
+    if (path / "config.yaml").exists() and any((path / "checkpoints").glob("ckpt-*.index")):
         return load_workdir(path)[0]
     if (path / CARD_FILE).exists():
         return PretrainedGenerator(path)
