@@ -183,11 +183,11 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "list": _
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else ""))
-    from tfgan_zoo import config
+    from tfgan_zoo import config, health
 
     try:
         COMMANDS[argv[1]]()
-    except (config.ConfigError, FileNotFoundError, PermissionError, ValueError) as error:
+    except (config.ConfigError, OSError, ValueError, health.TrainingDiverged) as error:
         sys.exit(f"tfgan-zoo {argv[1]}: {error}")
 
 
