@@ -65,7 +65,7 @@ def test_box_blur_spreads_an_impulse_over_its_3x3_neighbourhood():
 def test_reference_rows_of_images_and_of_points():
     rows = evaluation.reference_rows(DIGITS_TRAIN, 300, seed=0)
     assert list(rows) == ["real_floor", "noise_0.1", "noise_0.3", "blur_3x3", "single_class"]
-    assert all(len(x) == 300 for x, _, _ in list(rows.values())[:4])
+    assert all(len(x) == 300 for x, *_ in list(rows.values())[:4])
     assert set(rows["single_class"][1]) == {0}
     np.testing.assert_array_equal(rows["real_floor"][1], rows["noise_0.3"][1])
     points = evaluation.reference_rows(RING_TRAIN, 100)

@@ -52,9 +52,9 @@ def test_k_discriminator_steps_per_generator_step_each_on_a_fresh_slice():
     seen = []
 
     class Recording(GAN):
-        def _discriminator_step(self, real, labels, d_step):
+        def _discriminator_step(self, real, labels, conditions, d_step):
             seen.append(real.numpy().copy())
-            return super()._discriminator_step(real, labels, d_step)
+            return super()._discriminator_step(real, labels, conditions, d_step)
 
     keras.utils.set_random_seed(0)
     gan = Recording(mlp.generator(LATENT, (2,), (8,)), mlp.discriminator((2,), (8,)), LATENT)

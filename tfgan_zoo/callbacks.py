@@ -3,6 +3,7 @@
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_zoo import plots
@@ -38,7 +39,8 @@ class Checkpoint(keras.callbacks.Callback):
 class SamplePictures(keras.callbacks.Callback):
     """Writes a fixed-seed picture of samples every epoch: `samples.png` (latest),
     `samples/step_<step>.png`, and a TensorBoard image. 2-D samples are drawn as a scatter
-    over the data and its modes; images as a grid."""
+    over the data and its modes; time series beside real ones of the same class and conditions;
+    images as a grid."""
 
     def __init__(self, workdir, source, num_samples=64, seed=4321):
         super().__init__()
@@ -62,10 +64,25 @@ class SamplePictures(keras.callbacks.Callback):
             samples = self.model.sample(2500, seed=self.seed)
             return plots.scatter_png(samples, source.x[:2500], source.metadata.get("centers"),
                                      title=f"{source.name}, step {step}")
+        if source.x.ndim == 3:
+            return self.curves_picture()
         num_classes = self.model.num_classes
         labels = plots.class_rows(num_classes, self.num_samples) if num_classes else None
         images = self.model.sample(self.num_samples if labels is None else len(labels), self.seed, labels)
         return plots.image_grid_png(images, rows=num_classes or None)
+
+    def curves_picture(self, per_class=4):
+        """Real series, `per_class` of each class, each above a generated one of its class and conditions."""
+        source, num_classes = self.source, self.model.num_classes
+        if num_classes:
+            chosen = np.concatenate([np.flatnonzero(source.y == c)[:per_class] for c in range(num_classes)])
+        else:
+            chosen = np.arange(min(len(source.x), per_class))
+        labels = source.y[chosen] if num_classes else None
+        conditions = {name: source.conditions[name][chosen] for name in self.model.conditions}
+        generated = self.model.sample(len(chosen), self.seed, labels, conditions)
+        titles = source.metadata.get("class_names") if num_classes else None
+        return plots.curves_png(generated, rows=num_classes or 1, real=source.x[chosen], row_titles=titles)
 
 
 class HistoryPlot(keras.callbacks.Callback):

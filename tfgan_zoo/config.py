@@ -28,12 +28,13 @@ class ModelConfig:
     latent_dim: int = 8
     latent_distribution: str = "normal"  # or "spherical"
     conditional: bool = False
-    conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive)
+    conditions: typing.List[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
+    conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive, timeseries)
     generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
-    channels: int = 64  # dcgan, progressive: width of G's last and D's first hidden layer, doubled per resolution halving
-    upsampling: str = "transposed"  # dcgan: transposed | nearest | pixel_shuffle
-    batch_norm: bool = True  # dcgan: batch norm in D (G always has it)
+    channels: int = 64  # dcgan, progressive, timeseries: width of G's last and D's first hidden layer, doubled per halving
+    upsampling: str = "transposed"  # dcgan: transposed | nearest | pixel_shuffle; timeseries: transposed | nearest
+    batch_norm: bool = True  # dcgan, timeseries: batch norm in D (G always has it)
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     minibatch_discrimination: int = 0  # number of kernels, 0 = off

@@ -1,7 +1,8 @@
 """Named data sources as in-memory arrays, and a deterministic, resumable `tf.data` stream of batches.
 
-`load(name)` returns a `Source`: images as float32 NHWC in `[-1, 1]`, or 2-D points as plain coordinates,
-with int32 labels where the data has them and a record of where the data came from. Real image data is
+`load(name)` returns a `Source`: images as float32 NHWC in `[-1, 1]`, 2-D points as plain coordinates, or
+light curves `[N, 128, 1]` in `[-1, 1]`, with int32 labels where the data has them, per-example continuous
+conditions where it has them (the light curves' amplitude and period), and a record of where the data came from. Real image data is
 looked for offline first (prepared TFDS data, Debian's `dataset-fashion-mnist` files) and downloaded by
 TFDS only as a last resort, so the same config works on a laptop with internet and on an offline box.
 
@@ -29,6 +30,7 @@ SOURCES = (
     "cifar10",
     "digits",
     "image_folder",
+    "lightcurves",
 )
 SPLITS = ("train", "test")
 
@@ -38,6 +40,14 @@ _PARAMS = {
     "image_folder": ("path", "image_size", "channels"),
 }
 _MIXTURE_DEFAULT_SIZE = {"train": 100_000, "test": 10_000}
+_LIGHTCURVE_DEFAULT_SIZE = {"train": 20_000, "test": 2_000}
+# Light curves: regularly sampled windows of LIGHTCURVE_LENGTH steps. Periods (in steps) stay below half the
+# window, so every window holds at least two full periods, and above 16 steps, so an eclipse spans several
+# samples. Amplitude is half the peak-to-peak flux of the noiseless curve; with at most 0.7 the flux lies in
+# [-1, 1], the range of the generator's tanh output, until the noise passes 6 stddevs (clipped there).
+LIGHTCURVE_LENGTH = 128
+LIGHTCURVE_RANGES = {"amplitude": (0.2, 0.7), "period": (16.0, 48.0)}
+LIGHTCURVE_NOISE = 0.05
 _DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -53,6 +63,7 @@ _CLASS_NAMES = {
         "airplane", "automobile", "bird", "cat", "deer",
         "dog", "frog", "horse", "ship", "truck",
     ),
+    "lightcurves": ("sinusoidal pulsator", "RR Lyrae (sawtooth)", "eclipsing binary"),
 }
 # Third word of the index-shuffle key; fixed so that (seed, epoch) alone picks the permutation.
 _SHUFFLE_KEY = 0x5EED
@@ -64,12 +75,16 @@ class Source:
 
     Attributes:
         name: the source name, one of `SOURCES`.
-        x: float32 examples: images `[N, H, W, C]` in `[-1, 1]`, or 2-D points `[N, 2]` as coordinates.
+        x: float32 examples: images `[N, H, W, C]` in `[-1, 1]`, 2-D points `[N, 2]` as coordinates, or time
+            series `[N, T, 1]`.
         y: int32 labels `[N]`, or None when unlabelled.
+        conditions: continuous condition name -> float32 `[N]`, the value of each example (e.g. a light
+            curve's amplitude and period); their ranges are in `metadata["condition_ranges"]`. Empty when none.
         num_classes: number of classes, 0 when unlabelled.
         origin: where the data came from, e.g. `"tfds:mnist"` or `"debian:/usr/share/datasets/fashion-mnist"`.
         metadata: source facts consumers need: `value_range` (None for points), `class_names`, and for
-            synthetic sources their parameters (`centers` and `std` of a mixture, `mean` and `cov`).
+            synthetic sources their parameters (`centers` and `std` of a mixture, `mean` and `cov`,
+            `condition_ranges` name -> (min, max) and the `noise` of light curves, and their `phase`).
     """
 
     name: str
@@ -78,6 +93,7 @@ class Source:
     num_classes: int
     origin: str
     metadata: dict
+    conditions: dict = dataclasses.field(default_factory=dict)
 
 
 def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **params):
@@ -89,7 +105,7 @@ def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **par
         seed: seeds the sampling of synthetic sources (with `split`, so train and test differ). Real
             datasets ignore it: their splits are fixed so a test set stays held out whatever the seed.
         num_examples: keep at most the first this many examples (for synthetic sources: how many to
-            draw; default 100,000 for train, 10,000 for test).
+            draw; default 100,000 for train, 10,000 for test; light curves 20,000 and 2,000).
         data_dir: where prepared TFDS data lives (TFDS's default when None).
         **params: source parameters: `gaussian2d` takes `mean` and `cov`; `image_folder` takes `path`
             (required), `image_size` (int or `[H, W]`) and `channels` (1 or 3); every image source takes
@@ -100,7 +116,7 @@ def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **par
     """
     if name not in SOURCES:
         raise ValueError(f"Unknown data source {name!r}; known sources: {', '.join(SOURCES)}.")
-    allowed = _PARAMS.get(name, ()) + (() if name in _POINT_SOURCES else ("pad_to",))
+    allowed = _PARAMS.get(name, ()) + (() if name in _POINT_SOURCES + ("lightcurves",) else ("pad_to",))
     for key in params:
         if key not in allowed:
             raise ValueError(
@@ -116,6 +132,8 @@ def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **par
         return _mixture(name, split, seed, num_examples)
     if name == "gaussian2d":
         return _gaussian2d(split, seed, num_examples, **params)
+    if name == "lightcurves":
+        return _lightcurves(split, seed, num_examples)
     pad_to = params.pop("pad_to", None)
     if name == "digits":
         source = _digits(split, num_examples)
@@ -185,6 +203,48 @@ def _gaussian2d(split, seed, num_examples, mean=(1.0, -1.0), cov=((1.0, 0.5), (0
         num_classes=0,
         origin="synthetic",
         metadata={"mean": mean.astype(np.float32), "cov": cov.astype(np.float32), "value_range": None},
+    )
+
+
+def lightcurve_shapes(labels, phase):
+    """Noiseless light curves of unit amplitude (peak-to-peak from -1 to 1) at `phase` (in cycles, any shape),
+    for each class: 0 a sinusoid; 1 an RR Lyrae-like sawtooth, a fast rise over 15% of the cycle and a slow
+    decline; 2 an eclipsing binary, flat at maximum with a primary eclipse (full depth) and, half a cycle
+    later, a secondary one of half that depth, each Gaussian with a width of 5% of the cycle."""
+    labels = np.reshape(labels, np.shape(labels) + (1,) * (np.ndim(phase) - np.ndim(labels)))
+    cycle = np.mod(phase, 1.0)
+    rise = 0.15
+    sawtooth = np.where(cycle < rise, -1 + 2 * cycle / rise, 1 - 2 * (cycle - rise) / (1 - rise))
+
+    def dip(center):
+        distance = np.mod(cycle - center + 0.5, 1.0) - 0.5
+        return np.exp(-0.5 * (distance / 0.05) ** 2)
+
+    eclipses = 1 - 2 * (dip(0.0) + 0.5 * dip(0.5))
+    return np.select([labels == 0, labels == 1], [np.sin(2 * np.pi * cycle), sawtooth], eclipses)
+
+
+def _lightcurves(split, seed, num_examples):
+    """Periodic light curves of three classes with uniform random amplitude, period and phase, plus Gaussian
+    observation noise of stddev `LIGHTCURVE_NOISE`, sampled at `LIGHTCURVE_LENGTH` regular time steps."""
+    n = num_examples or _LIGHTCURVE_DEFAULT_SIZE[split]
+    rng = _points_rng(seed, split)
+    labels = rng.integers(len(_CLASS_NAMES["lightcurves"]), size=n)
+    conditions = {name: rng.uniform(low, high, n) for name, (low, high) in LIGHTCURVE_RANGES.items()}
+    phase = rng.uniform(0, 1, n)
+    cycles = np.arange(LIGHTCURVE_LENGTH) / conditions["period"][:, None] + phase[:, None]
+    noise = LIGHTCURVE_NOISE * rng.standard_normal((n, LIGHTCURVE_LENGTH))
+    x = conditions["amplitude"][:, None] * lightcurve_shapes(labels, cycles) + noise
+    return Source(
+        name="lightcurves",
+        x=np.clip(x, *_IMAGE_RANGE)[..., None].astype(np.float32),
+        y=labels.astype(np.int32),
+        num_classes=len(_CLASS_NAMES["lightcurves"]),
+        origin="synthetic",
+        metadata={"value_range": _IMAGE_RANGE, "class_names": _CLASS_NAMES["lightcurves"],
+                  "condition_ranges": LIGHTCURVE_RANGES, "noise": LIGHTCURVE_NOISE,
+                  "phase": phase.astype(np.float32)},
+        conditions={name: values.astype(np.float32) for name, values in conditions.items()},
     )
 
 
@@ -358,7 +418,7 @@ def _image_folder(split, num_examples, path=None, image_size=None, channels=3):
     return _image_source("image_folder", images, labels, 255.0, f"folder:{root}", class_names)
 
 
-def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None):
+def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None, conditions=()):
     """An infinite stream of batches where batch `k` is a pure function of `(seed, k)`.
 
     Example `j` of step `k` is the flat index `i = k * batch_size + j`; it lies in epoch `i // N`,
@@ -373,18 +433,27 @@ def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None):
         start_step: the first step the stream yields.
         labels: yield `(x, y)` instead of `x`. Defaults to True for a labelled `Source` and for an
             `(x, y)` tuple, False for a bare array.
+        conditions: names of continuous conditions of a `Source` to yield with each example: batches are
+            then `(x, {"label": y, name: values, ...})` (`"label"` only with `labels`), what `GAN` takes.
 
     Returns:
-        A `tf.data.Dataset` of `x` or `(x, y)` batches.
+        A `tf.data.Dataset` of `x`, `(x, y)` or `(x, {"label": y, name: values, ...})` batches.
     """
     if isinstance(source_or_x, Source):
         x, y = source_or_x.x, source_or_x.y
         has_labels = y is not None and source_or_x.num_classes > 0
+        missing = [name for name in conditions if name not in source_or_x.conditions]
+        if missing:
+            raise ValueError(f"The data {source_or_x.name} has no condition {', '.join(missing)}; its conditions: "
+                             f"{', '.join(source_or_x.conditions) or 'none'}.")
+        condition_values = {name: tf.constant(source_or_x.conditions[name], tf.float32) for name in conditions}
     elif isinstance(source_or_x, tuple):
         x, y = source_or_x
         has_labels = True
     else:
         x, y, has_labels = source_or_x, None, False
+    if conditions and not isinstance(source_or_x, Source):
+        raise ValueError("conditions are read from a Source; pass data.load(...)'s Source instead of arrays.")
     labels = has_labels if labels is None else labels
     if labels and y is None:
         raise ValueError("labels=True but the data has no labels; pass a labelled Source or a tuple (x, y).")
@@ -409,6 +478,9 @@ def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None):
         index = tf.raw_ops.RandomIndexShuffle(
             index=flat % num, seed=key, max_index=tf.constant(num - 1, tf.int64), rounds=4
         )
+        if conditions:
+            given = {name: tf.gather(values, index) for name, values in condition_values.items()}
+            return tf.gather(x_all, index), {**({"label": tf.gather(y_all, index)} if labels else {}), **given}
         if labels:
             return tf.gather(x_all, index), tf.gather(y_all, index)
         return tf.gather(x_all, index)

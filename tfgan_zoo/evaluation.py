@@ -13,7 +13,9 @@ the same sample count and the same seed:
 Images are compared with the real test split in the features of an evaluator network
 (`metrics.features`): Fréchet distance, KID, classifier score, precision/recall, sliced Wasserstein
 distance, and TSTR for conditional generators. 2-D mixtures get mode coverage (PacGAN's protocol) and
-`gaussian2d` the error of its moments.
+`gaussian2d` the error of its moments. Time series (light curves) get TSTR and TRTS (train on real, test
+on synthetic) with a fixed 1-D classifier, and the errors of the amplitude and period measured on each
+curve (`metrics.lightcurves`) against the values it was generated for (or, for real rows, drawn with).
 
 A generator is anything with `sample(n, seed=..., labels=...)` (and `num_classes` when conditional):
 `evaluate(generator, train, test)` takes it with the real data; `evaluate_model(path)` opens a training
@@ -32,9 +34,10 @@ import numpy as np
 from scipy import ndimage
 
 from tfgan_zoo import config as config_lib, export, metrics, training, zoo
-from tfgan_zoo.metrics import features, suite, tstr
+from tfgan_zoo.gan import condition_values
+from tfgan_zoo.metrics import features, lightcurves, suite, tstr
 
-NUM_SAMPLES = {"images": 10_000, "points": 2_500}
+NUM_SAMPLES = {"images": 10_000, "points": 2_500, "curves": 2_000}
 NOISE_STDDEVS = (0.1, 0.3)
 REPORT_FILE = "evaluation.json"
 
@@ -51,21 +54,25 @@ def box_blur(images):
 
 
 def reference_rows(source, n, seed=0):
-    """The reference sets of `source` (a training split): name -> `(x, labels or None, description)`."""
+    """The reference sets of `source` (a training split): name -> `(x, labels or None, conditions, description)`,
+    `conditions` being the examples' continuous conditions (name -> values; empty when the data has none)."""
     rng = np.random.default_rng(seed)
     subset = np.sort(rng.choice(len(source.x), min(n, len(source.x)), replace=False))
     x, y = source.x[subset], None if source.y is None else source.y[subset]
+    conditions = {name: values[subset] for name, values in source.conditions.items()}
     value_range = source.metadata.get("value_range")
-    rows = {"real_floor": (x, y, f"{len(x)} random training examples: the real-vs-real floor")}
+    rows = {"real_floor": (x, y, conditions, f"{len(x)} random training examples: the real-vs-real floor")}
     for i, stddev in enumerate(NOISE_STDDEVS):
-        rows[f"noise_{stddev}"] = (add_noise(x, stddev, seed + 1 + i, value_range), y,
+        rows[f"noise_{stddev}"] = (add_noise(x, stddev, seed + 1 + i, value_range), y, conditions,
                                    f"those examples plus N(0, {stddev}) noise" + (", clipped" if value_range else ""))
     if x.ndim == 4:
-        rows["blur_3x3"] = (box_blur(x), y, "those examples under a 3x3 box blur")
+        rows["blur_3x3"] = (box_blur(x), y, conditions, "those examples under a 3x3 box blur")
     if source.y is not None:
         one = np.flatnonzero(source.y == 0)[:n]
         name = source.metadata.get("class_names", ("0",))[0]
-        rows["single_class"] = (source.x[one], source.y[one], f"{len(one)} training examples of class 0 ({name}) only")
+        rows["single_class"] = (source.x[one], source.y[one],
+                                {name: values[one] for name, values in source.conditions.items()},
+                                f"{len(one)} training examples of class 0 ({name}) only")
     return rows
 
 
@@ -86,19 +93,23 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         generator's), `references` (name -> values), `reference_rows` (name -> description), `timings_s`.
     """
     start = time.time()
-    kind = "points" if train.x.ndim == 2 else "images"
+    kind = {2: "points", 3: "curves"}.get(train.x.ndim, "images")
     n = num_samples or NUM_SAMPLES[kind]
     if kind == "points":
         measure, about = _point_metrics(train)
+    elif kind == "curves":
+        measure, about = _curve_metrics(generator, train, test, n, seed)
     else:
         n = min(n, len(test.x))
         measure, about = _image_metrics(generator, train, test, evaluator, n, seed, image_metrics)
-    rows = {"generator": (*suite.sample(generator, n, seed), "the generator's samples")}
+    # The continuous conditions the generator is asked for, drawn as it draws them, so its errors can be measured.
+    conditions = condition_values(getattr(generator, "conditions", {}), None, n, seed)
+    rows = {"generator": (*suite.sample(generator, n, seed, conditions), conditions, "the generator's samples")}
     rows.update(reference_rows(train, n, seed))
     results, timings = {}, {}
-    for name, (x, y, _) in rows.items():
+    for name, (x, y, row_conditions, _) in rows.items():
         row_start = time.time()
-        results[name] = measure(x, y)
+        results[name] = measure(x, y, row_conditions)
         timings[name] = round(time.time() - row_start, 1)
     if "tstr_accuracy" in results["real_floor"]:
         for values in results.values():
@@ -110,13 +121,13 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         "evaluator": {**about, "num_samples": n, "seed": seed},
         "values": results.pop("generator"),
         "references": results,
-        "reference_rows": {name: description for name, (_, _, description) in rows.items() if name != "generator"},
+        "reference_rows": {name: row[-1] for name, row in rows.items() if name != "generator"},
         "timings_s": timings,
     }
 
 
 def _point_metrics(train):
-    """`(measure(x, y), about)` for 2-D data: mode coverage of mixtures, moment errors of a Gaussian."""
+    """`(measure(x, y, conditions), about)` for 2-D data: mode coverage of mixtures, moment errors of a Gaussian."""
     meta = train.metadata
     if "centers" in meta:
         fn = functools.partial(metrics.mode_coverage, centers=meta["centers"], std=meta["std"])
@@ -126,17 +137,43 @@ def _point_metrics(train):
         about = {"name": "moment_errors", "protocol": "max abs error of the mean and covariance"}
     else:
         raise ValueError(f"No metric for 2-D data source {train.name!r}: it has neither mixture centers nor moments.")
-    return (lambda x, y: fn(x)), about
+    return (lambda x, y, conditions: fn(x)), about
+
+
+def _curve_metrics(generator, train, test, n, seed):
+    """`(measure(x, y, conditions), about)` for time series: TSTR and TRTS when conditional, and the errors of
+    the measured amplitude and period against `conditions` when the data has them."""
+    conditional = bool(getattr(generator, "num_classes", 0))
+    period_range = train.metadata.get("condition_ranges", {}).get("period")
+
+    def measure(x, y, conditions):
+        values = {}
+        if conditional and y is not None:
+            values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)
+            values["trts_accuracy"] = tstr.classifier_accuracy(train.x[:n], train.y[:n], x, y, train.num_classes,
+                                                               seed)
+        if period_range and {"amplitude", "period"} <= conditions.keys():
+            values.update(lightcurves.parameter_errors(x, conditions["amplitude"], conditions["period"],
+                                                       period_range))
+        return values
+
+    about = {"name": "lightcurves", "reference": f"{len(test.x)} curves of the test split",
+             "tstr": f"fixed 1-D classifier (metrics.tstr) trained on {n} labelled curves and tested on the test "
+                     f"split (TSTR), or trained on {n} real training curves and tested on the row (TRTS); "
+                     "tstr_ratio is relative to real_floor",
+             "errors": "mean relative error of the amplitude and period measured by a multi-harmonic "
+                       "periodogram (metrics.lightcurves) against the requested (real rows: true) values"}
+    return measure, about
 
 
 def _image_metrics(generator, train, test, evaluator, n, seed, names):
-    """`(measure(x, y), about)` for images: `names` against the test split, plus TSTR when conditional."""
+    """`(measure(x, y, conditions), about)` for images: `names` against the test split, plus TSTR when conditional."""
     if not isinstance(evaluator, features.FeatureExtractor):
         evaluator = features.get(evaluator or features.default_evaluator(train.name))
     real = suite.embed(evaluator, test.x[:n])
     conditional = bool(getattr(generator, "num_classes", 0))
 
-    def measure(x, y):
+    def measure(x, y, conditions):
         values = suite.compare(real, suite.embed(evaluator, x), names, seed=seed)
         if conditional and y is not None:
             values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)

@@ -70,7 +70,9 @@ def export(workdir, output, checkpoint=None):
         keras_path.unlink()
     card = {
         "name": output.name,
-        "family": "conditional" if config.model.conditional else config.model.family,
+        # DESIGN.md's card families: conditional image and point models are "conditional"; series "timeseries".
+        "family": "conditional" if config.model.conditional and config.model.family != "timeseries"
+        else config.model.family,
         "dataset": source.name,
         "latent_dim": gan.latent_dim,
         "num_classes": gan.num_classes,

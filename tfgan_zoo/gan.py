@@ -1,8 +1,10 @@
 """`GAN`: the one Keras model, and the one `train_step`, that every family of the zoo trains with.
 
-Families differ only by their networks and by what reaches them: `(x,)` or `(x, labels)` batches,
-labels passed to both networks when `num_classes > 0`. The update logic, the loss families and the
-stabilising tricks live here once, as options of `compile`.
+Families differ only by their networks and by what reaches them: `x` or `(x, labels)` batches, labels
+passed to both networks when `num_classes > 0`; a GAN with continuous conditions (e.g. a light curve's
+amplitude and period) trains on `(x, {"label": labels, name: values, ...})` batches and passes the
+conditions, scaled from their trained ranges to [-1, 1], to both networks beside the labels. The update
+logic, the loss families and the stabilising tricks live here once, as options of `compile`.
 
 Randomness is stateless and keyed by `(seed, step)`, and every random tensor is drawn for the
 global batch and sliced per replica, so a run resumed from a checkpoint and a run under
@@ -48,6 +50,23 @@ def _global_norm(gradients):
     return tf.linalg.global_norm(gradients)
 
 
+def condition_values(ranges, given, n, seed):
+    """The continuous conditions of a generator trained on `ranges` (name -> (min, max)) as float32 `[n]` arrays:
+    the values `given` (name -> one value or `n`), and uniform draws over the trained range, keyed by `seed`,
+    for those not given."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(ranges))
+    if unknown:
+        raise ValueError(f"Unknown condition(s) {', '.join(unknown)}: this generator takes "
+                         f"{', '.join(ranges) or 'no continuous conditions'}.")
+    rng = np.random.default_rng([seed, len(ranges)])
+    values = {}
+    for name, (low, high) in ranges.items():
+        drawn = rng.uniform(low, high, n)  # drawn for every name, so giving one value leaves the others' draws alone
+        values[name] = np.broadcast_to(np.asarray(given.get(name, drawn), np.float32), (n,))
+    return values
+
+
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
 class GAN(keras.Model):
     """A generator and a discriminator trained adversarially with `fit`.
@@ -64,10 +83,12 @@ class GAN(keras.Model):
             of radius sqrt(latent_dim) where nearly all of its mass lies; White 2016).
         real_transform: optional Keras model applied to every real batch before D sees it; the progressive
             family uses it to show real images at the current resolution and fade-in.
+        conditions: continuous condition name -> (min, max), the range of the training data's values. Both
+            networks then take a last input `[N, len(conditions)]`: the values in this order, scaled to [-1, 1].
     """
 
     def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0,
-                 latent_distribution="normal", real_transform=None, **kwargs):
+                 latent_distribution="normal", real_transform=None, conditions=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -79,6 +100,7 @@ class GAN(keras.Model):
             raise ValueError(f"latent_distribution must be normal or spherical, got {latent_distribution!r}.")
         self.latent_distribution = latent_distribution
         self.real_transform = real_transform
+        self.conditions = {name: (float(low), float(high)) for name, (low, high) in (conditions or {}).items()}
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = keras.models.clone_model(generator)
@@ -156,12 +178,23 @@ class GAN(keras.Model):
 
     # ----- inputs of the networks: the hooks through which families differ -----
 
-    def _generator_inputs(self, z, labels):
-        return [z, labels] if self.num_classes else z
+    def _network_inputs(self, first, labels, conditions):
+        """`first` (z or samples), then the labels when conditional, then the continuous conditions."""
+        inputs = [first] + ([labels] if self.num_classes else [])
+        if self.conditions:
+            if set(conditions) != set(self.conditions):
+                raise ValueError(f"This GAN takes the continuous conditions {', '.join(self.conditions)}; got "
+                                 f"{', '.join(conditions) or 'none'}. Pass one value per sample for each.")
+            inputs.append(tf.stack([(tf.cast(conditions[name], tf.float32) - low) * (2 / (high - low)) - 1
+                                    for name, (low, high) in self.conditions.items()], axis=1))
+        return inputs if len(inputs) > 1 else first
 
-    def _discriminate(self, samples, labels, training):
+    def _generator_inputs(self, z, labels, **conditions):
+        return self._network_inputs(z, labels, conditions)
+
+    def _discriminate(self, samples, labels, conditions, training):
         """(logits, class logits or None): AC-GAN discriminators also classify their input."""
-        outputs = self.discriminator([samples, labels] if self.num_classes else samples, training=training)
+        outputs = self.discriminator(self._network_inputs(samples, labels, conditions), training=training)
         return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, None)
 
     def latent(self, n, seed):
@@ -210,21 +243,21 @@ class GAN(keras.Model):
             real, fake = tf.where(flip, fake, real), tf.where(flip, real, fake)
         return real, fake
 
-    def _discriminator_step(self, real, labels, d_step):
+    def _discriminator_step(self, real, labels, conditions, d_step):
         if self.real_transform is not None:
             real = self.real_transform(real)
         batch = real.shape[0]
         z = _global_slice(self.latent, batch, self._seed(_LATENT, d_step))
-        fake = self.generator(self._generator_inputs(z, labels), training=True)
+        fake = self.generator(self._generator_inputs(z, labels, **conditions), training=True)
         real_in = self._with_instance_noise(real, self._seed(_INSTANCE_NOISE, 2 * d_step))
         fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * d_step + 1))
 
         def critic(samples):
-            return self._discriminate(samples, labels, training=True)[0]
+            return self._discriminate(samples, labels, conditions, training=True)[0]
 
         with tf.GradientTape() as tape:
-            real_logits, real_classes = self._discriminate(real_in, labels, training=True)
-            fake_logits, fake_classes = self._discriminate(fake_in, labels, training=True)
+            real_logits, real_classes = self._discriminate(real_in, labels, conditions, training=True)
+            fake_logits, fake_classes = self._discriminate(fake_in, labels, conditions, training=True)
             if self.gan_loss.uses_targets:
                 real_targets, fake_targets = self.discriminator_targets(batch, d_step)
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits, real_targets, fake_targets)
@@ -257,12 +290,12 @@ class GAN(keras.Model):
             **{name: _global_mean(values) for name, (_, values) in terms.items()},
         }
 
-    def _generator_step(self, batch, labels):
+    def _generator_step(self, batch, labels, conditions):
         z = _global_slice(self.latent, batch, self._seed(_GENERATOR_LATENT))
         with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(z, labels), training=True)
+            fake = self.generator(self._generator_inputs(z, labels, **conditions), training=True)
             fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * self.d_steps))
-            fake_logits, fake_classes = self._discriminate(fake_in, labels, training=True)
+            fake_logits, fake_classes = self._discriminate(fake_in, labels, conditions, training=True)
             per_example = self.gan_loss.generator(fake_logits)
             if fake_classes is not None:
                 per_example += self.class_loss_weight * losses.classification_loss(fake_classes, labels)
@@ -287,7 +320,9 @@ class GAN(keras.Model):
         splits the batch into contiguous per-replica parts, every replica's slice `i` is its part
         of the single-device slice `i`.
         """
-        real, labels = data if isinstance(data, (tuple, list)) else (data, None)
+        real, given = data if isinstance(data, (tuple, list)) else (data, None)
+        conditions = dict(given) if isinstance(given, dict) else {"label": given}
+        labels = conditions.pop("label", None)
         if self.num_classes and labels is None:
             raise ValueError("A conditional GAN (num_classes > 0) trains on (samples, labels) batches; got samples only.")
 
@@ -296,10 +331,12 @@ class GAN(keras.Model):
                 return [None] * self.d_steps
             return tf.unstack(tf.reshape(tensor, [-1, self.d_steps, *tensor.shape[1:]]), axis=1)
 
-        for i, (real_i, labels_i) in enumerate(zip(d_slices(real), d_slices(labels))):
+        condition_slices = [dict(zip(conditions, values)) for values in zip(*map(d_slices, conditions.values()))]
+        for i, (real_i, labels_i, conditions_i) in enumerate(
+                zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)):
             # The metrics report the last discriminator step of each train step.
-            logs = self._discriminator_step(real_i, labels_i, i)
-        logs.update(self._generator_step(real_i.shape[0], labels_i))
+            logs = self._discriminator_step(real_i, labels_i, conditions_i, i)
+        logs.update(self._generator_step(real_i.shape[0], labels_i, conditions_i))
         if self.ema_generator is not None:
             self._update_ema()
         self.step.assign_add(1)
@@ -314,18 +351,23 @@ class GAN(keras.Model):
 
     # ----- sampling -----
 
-    def generate(self, z, labels=None, use_ema=True):
-        """Samples for latent vectors `z` (and `labels` when conditional), from the EMA generator if any."""
+    def generate(self, z, labels=None, conditions=None, use_ema=True):
+        """Samples for latent vectors `z` (and `labels` when conditional, and `conditions` {name: value or
+        values} for each continuous condition), from the EMA generator if any."""
         generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
         z = tf.convert_to_tensor(z, tf.float32)
         if self.num_classes:
             labels = self.check_labels(labels, len(z))
-        return generator(self._generator_inputs(z, labels), training=False)
+        conditions = {name: np.broadcast_to(np.asarray(value, np.float32), (len(z),))
+                      for name, value in (conditions or {}).items()}
+        return generator(self._generator_inputs(z, labels, **conditions), training=False)
 
-    def sample(self, n, seed=0, labels=None, use_ema=True):
-        """`n` samples as a numpy array; the same `seed` gives the same samples."""
+    def sample(self, n, seed=0, labels=None, conditions=None, use_ema=True):
+        """`n` samples as a numpy array; the same `seed` gives the same samples. Continuous conditions left
+        out of `conditions` are drawn uniformly over their trained ranges (see `condition_values`)."""
         z = self.latent(n, tf.constant([seed, 0], tf.int64))
-        return keras.ops.convert_to_numpy(self.generate(z, labels, use_ema))
+        conditions = condition_values(self.conditions, conditions, n, seed)
+        return keras.ops.convert_to_numpy(self.generate(z, labels, conditions, use_ema))
 
     def check_labels(self, labels, n):
         """Labels as an int32 tensor of length `n`, or a clear error when they are missing or out of range."""
@@ -352,6 +394,7 @@ class GAN(keras.Model):
             "latent_distribution": self.latent_distribution,
             "real_transform": None if self.real_transform is None else keras.saving.serialize_keras_object(
                 self.real_transform),
+            "conditions": {name: list(bounds) for name, bounds in self.conditions.items()},
         }
 
     def get_compile_config(self):

@@ -1,4 +1,4 @@
-"""Pictures of samples and of training: scatter plots over the true modes, image grids, loss curves."""
+"""Pictures of samples and of training: scatter plots over the true modes, image grids, time series, loss curves."""
 
 import csv
 import io
@@ -37,9 +37,12 @@ def image_grid_png(images, rows=None, min_side=400):
 
 
 def samples_png(samples, rows=None):
-    """PNG bytes of generated samples: a scatter plot of 2-D points, else a grid of images in [-1, 1]."""
+    """PNG bytes of generated samples: a scatter plot of 2-D points, a grid of time series `[N, T, 1]`, else a
+    grid of images in [-1, 1]."""
     samples = np.asarray(samples)
-    return scatter_png(samples) if samples.ndim == 2 else image_grid_png(samples, rows)
+    if samples.ndim == 2:
+        return scatter_png(samples)
+    return curves_png(samples, rows) if samples.ndim == 3 else image_grid_png(samples, rows)
 
 
 def class_rows(num_classes, n):
@@ -52,6 +55,30 @@ def _figure_png(figure):
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def curves_png(curves, rows=None, real=None, row_titles=None):
+    """PNG bytes of time series `[N, T, 1]` in [-1, 1], one per panel, `rows` rows (default: square). With `real`
+    (as many series), each panel also shows its real counterpart in gray above the generated series."""
+    curves = np.asarray(curves)[..., 0]
+    rows = rows or math.ceil(math.sqrt(len(curves)))
+    cols = math.ceil(len(curves) / rows)
+    figure, panels = plt.subplots(rows, cols, figsize=(1.8 * cols, 1.1 * rows * (1 + (real is not None))),
+                                  squeeze=False, sharex=True, sharey=True)
+    for i, axes in enumerate(panels.flat):
+        axes.set_xticks([])
+        axes.set_yticks([])
+        if i >= len(curves):
+            axes.axis("off")
+            continue
+        axes.plot(curves[i], color="tab:blue", linewidth=0.8)
+        if real is not None:
+            axes.plot(np.asarray(real)[i, :, 0] + 2.2, color="tab:gray", linewidth=0.8)
+    for axes, title in zip(panels[:, 0], row_titles or ()):
+        axes.set_ylabel(title, fontsize=7)
+    if real is not None:
+        figure.suptitle("gray: real, blue: generated with the same class, amplitude and period", fontsize=9)
+    return _figure_png(figure)
 
 
 def scatter_png(samples, real=None, centers=None, title=None):

@@ -10,20 +10,35 @@ from absl import logging
 
 from tfgan_zoo import callbacks, config as config_lib, data, distribute, health, metrics
 from tfgan_zoo.gan import GAN
-from tfgan_zoo.networks import dcgan, mlp, progressive
+from tfgan_zoo.networks import conv1d, dcgan, mlp, progressive
 
-FAMILIES = ("vanilla", "dcgan", "progressive")
+FAMILIES = ("vanilla", "dcgan", "progressive", "timeseries")
+# The rank of the samples each family's networks take: images [H, W, C], series [T, C]; vanilla takes any.
+_SAMPLE_RANKS = {"dcgan": 3, "progressive": 3, "timeseries": 2}
 
 
-def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=False):
-    """The generator and discriminator of `model_config.family` for samples of `sample_shape`."""
+def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=False, num_conditions=0):
+    """The generator and discriminator of `model_config.family` for samples of `sample_shape`, conditioned on
+    `num_classes` labels and `num_conditions` continuous conditions."""
     if model_config.family not in FAMILIES:
         raise config_lib.ConfigError(
             f"Unknown model.family {model_config.family!r}; choose one of {', '.join(FAMILIES)}.")
     m = model_config
-    if m.family != "vanilla" and len(sample_shape) != 3:
-        raise config_lib.ConfigError(f"model.family {m.family} needs images [H, W, C]; the data has samples of "
-                                     f"shape {list(sample_shape)}. Use model.family vanilla for it.")
+    rank = _SAMPLE_RANKS.get(m.family, len(sample_shape))
+    if len(sample_shape) != rank:
+        kind = "images [H, W, C]" if rank == 3 else "series [T, C]"
+        raise config_lib.ConfigError(f"model.family {m.family} needs {kind}; the data has samples of shape "
+                                     f"{list(sample_shape)}. Use model.family vanilla for it.")
+    if num_conditions and m.family != "timeseries":
+        raise config_lib.ConfigError(f"model.conditions {m.conditions} need model.family timeseries; "
+                                     f"{m.family} networks take labels only.")
+    if m.family == "timeseries":
+        return (conv1d.generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling,
+                                 sync_batch_norm),
+                conv1d.discriminator(sample_shape, m.channels, num_classes, num_conditions, m.conditioning,
+                                     batch_norm=m.batch_norm, spectral_norm=m.spectral_norm,
+                                     minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
+                                     sync_batch_norm=sync_batch_norm))
     if m.family == "progressive":
         return (progressive.generator(m.latent_dim, sample_shape, m.channels, num_classes),
                 progressive.discriminator(sample_shape, m.channels, num_classes, m.conditioning))
@@ -45,18 +60,28 @@ def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=Fals
     return generator, discriminator
 
 
-def build_gan(config, sample_shape, num_classes=0):
-    """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`."""
+def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
+    """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`, and on the continuous
+    conditions `config.model.conditions`, whose trained ranges `condition_ranges` (name -> (min, max), the
+    data's `metadata["condition_ranges"]`) gives."""
     if config.model.conditional and not num_classes:
         raise config_lib.ConfigError(f"model.conditional is true but the data ({config.data.source}) has no labels: "
                                      "use a labelled source or set model.conditional=false.")
+    condition_ranges = condition_ranges or {}
+    missing = [name for name in config.model.conditions if name not in condition_ranges]
+    if missing:
+        raise config_lib.ConfigError(
+            f"model.conditions names {', '.join(missing)}, which the data ({config.data.source}) lacks; its "
+            f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[].")
     num_classes = num_classes if config.model.conditional else 0
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
-    generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm)
+    generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm,
+                                              len(config.model.conditions))
     real_transform = progressive.real_images(sample_shape) if config.model.family == "progressive" else None
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
                seed=config.train.seed, latent_distribution=config.model.latent_distribution,
-               real_transform=real_transform)
+               real_transform=real_transform,
+               conditions={name: condition_ranges[name] for name in config.model.conditions})
 
 
 def compile_gan(gan, config):
@@ -126,6 +151,10 @@ def check_data(source, gan):
             raise ValueError(f"The model is conditional but the data {source.name} has no labels: use labelled data "
                              "or set model.conditional=false.")
         gan.check_labels(source.y, len(source.y))
+    missing = [name for name in gan.conditions if name not in source.conditions]
+    if missing:
+        raise ValueError(f"The model is conditioned on {', '.join(missing)}, which the data {source.name} lacks: "
+                         "use data with those conditions or train a new model without them in a new --workdir.")
 
 
 def _checkpoint_step(path):
@@ -192,7 +221,8 @@ def train(config, workdir, verbose="auto"):
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
     with strategy.scope():
-        gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes), config)
+        gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes,
+                                    source.metadata.get("condition_ranges")), config)
 
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     run_checkpoints = os.path.join(workdir, "checkpoints")
@@ -250,7 +280,7 @@ def train(config, workdir, verbose="auto"):
         if epochs <= initial_epoch or (monitor and monitor.failure):
             continue
         stream = data.make_dataset(source, t.d_steps * config.data.batch_size, seed=t.seed, start_step=first_step,
-                                   labels=bool(gan.num_classes))
+                                   labels=bool(gan.num_classes), conditions=tuple(gan.conditions))
         gan.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                 callbacks=run_callbacks, verbose=verbose, shuffle=False)
     if monitor and monitor.failure:

@@ -11,7 +11,7 @@ import tensorflow as tf
 from google.protobuf import message
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo.gan import GAN
+from tfgan_zoo.gan import GAN, condition_values
 
 _REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 CARD_FILE = "model_card.json"  # what makes a folder a zoo entry (`tfgan_zoo.export` writes it)
@@ -65,8 +65,10 @@ def shipped_entries():
 
 
 # Metrics that `list` shows, when the card has them: mode coverage for 2-D mixtures, quality and diversity
-# for images, and how well the samples of a conditional generator teach a classifier.
-KEY_METRICS = ("modes_covered", "high_quality", "spread", "fd", "precision", "recall", "tstr_ratio")
+# for images, how well the samples of a conditional generator teach a classifier, and how well a time
+# series generator honours its amplitude and period.
+KEY_METRICS = ("modes_covered", "high_quality", "spread", "fd", "precision", "recall", "tstr_ratio",
+               "amplitude_error", "period_error")
 
 
 def describe_entries():
@@ -155,7 +157,9 @@ class PretrainedGenerator:
         return self.saved_model.signatures["serving_default"](**inputs)["samples"].numpy()
 
     def sample(self, n, seed=0, labels=None, conditions=None):
-        """`n` samples as a numpy array; the same `seed` gives the samples `GAN.sample` gives."""
+        """`n` samples as a numpy array; the same `seed` gives the samples `GAN.sample` gives (conditions left
+        out are drawn as it draws them)."""
+        conditions = condition_values(self.conditions, conditions, n, seed)
         return self.generate(self.latent(n, tf.constant([seed, 0], tf.int64)), labels, conditions)
 
 
@@ -174,7 +178,8 @@ def load_workdir(workdir, checkpoint=None):
     one = copy.deepcopy(config)
     one.data.num_examples = 1
     source = training.load_source(one)
-    gan = training.compile_gan(training.build_gan(config, source.x.shape[1:], source.num_classes), config)
+    gan = training.compile_gan(training.build_gan(config, source.x.shape[1:], source.num_classes,
+                                                  source.metadata.get("condition_ranges")), config)
     state = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     if checkpoint:
         state.restore(str(checkpoint)).assert_existing_objects_matched()

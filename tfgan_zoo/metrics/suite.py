@@ -24,7 +24,7 @@ from tfgan_zoo.metrics.sliced_wasserstein import sliced_wasserstein_distance
 IMAGE_METRICS = ("fd", "kid", "classifier_score", "precision_recall", "swd")
 # Values for which larger is better; every other value is a distance or an error.
 HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "tstr_accuracy", "tstr_ratio",
-                              "modes_covered", "high_quality"})
+                              "trts_accuracy", "modes_covered", "high_quality"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,14 +84,16 @@ def balanced_labels(n, num_classes, seed=0):
     return np.random.default_rng(seed).permutation(np.arange(n) % num_classes).astype(np.int32)
 
 
-def sample(generator, n, seed=0):
+def sample(generator, n, seed=0, conditions=None):
     """`n` samples of anything with `sample(n, seed=..., labels=...)`, and their labels (None if unconditional).
 
-    A generator with `num_classes > 0` gets balanced labels.
+    A generator with `num_classes > 0` gets balanced labels; `conditions` (name -> `n` values), when given,
+    go to its continuous conditions.
     """
     num_classes = getattr(generator, "num_classes", 0)
     labels = balanced_labels(n, num_classes, seed) if num_classes else None
-    return np.asarray(generator.sample(n, seed=seed, labels=labels)), labels
+    given = {"conditions": conditions} if conditions else {}  # only generators with conditions take them
+    return np.asarray(generator.sample(n, seed=seed, labels=labels, **given)), labels
 
 
 class ImageMetrics:

@@ -19,15 +19,17 @@ LEARNING_RATE = 1e-3
 
 
 def classifier(input_shape, num_classes, seed=0):
-    """The fixed TSTR network: two stride-2 3x3 convolutions (32, 64), a 128-unit layer, logits."""
+    """The fixed TSTR network: two stride-2 3x3 convolutions (32, 64), a 128-unit layer, logits; over images
+    `[H, W, C]`, or with 1-D convolutions (kernel 3) over series `[T, C]`."""
     layers = keras.layers
+    conv = layers.Conv1D if len(input_shape) == 2 else layers.Conv2D
 
     def init(i):
         return keras.initializers.GlorotUniform(seed=seed * 10 + i)
 
     inputs = keras.Input(input_shape)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(0))(inputs)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(1))(x)
+    x = conv(32, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(0))(inputs)
+    x = conv(64, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(1))(x)
     x = layers.Dense(128, activation="relu", kernel_initializer=init(2))(layers.Flatten()(x))
     return keras.Model(inputs, layers.Dense(num_classes, kernel_initializer=init(3))(x), name="tstr_classifier")
 
@@ -40,9 +42,9 @@ def classifier_accuracy(train_images, train_labels, test_images, test_labels, nu
     """
     train_images, test_images = np.asarray(train_images, np.float32), np.asarray(test_images, np.float32)
     train_labels, test_labels = np.asarray(train_labels, np.int32), np.asarray(test_labels, np.int32)
-    if train_images.ndim != 4 or train_images.shape[1:] != test_images.shape[1:]:
-        raise ValueError(f"TSTR takes images [N, H, W, C] of one shape; got train {train_images.shape} and "
-                         f"test {test_images.shape}.")
+    if train_images.ndim not in (3, 4) or train_images.shape[1:] != test_images.shape[1:]:
+        raise ValueError(f"TSTR takes images [N, H, W, C] or series [N, T, C] of one shape; got train "
+                         f"{train_images.shape} and test {test_images.shape}.")
     model = classifier(train_images.shape[1:], num_classes, seed)
     model.compile(keras.optimizers.Adam(LEARNING_RATE), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=False)

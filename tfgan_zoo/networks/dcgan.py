@@ -11,6 +11,9 @@ Labels reach the networks in one of three ways (`conditioning`):
 - `projection`: D adds the inner product of a label embedding with its pooled features to the logit
   (Miyato & Koyama 2018); G as in `concat`;
 - `acgan`: D gets a second head that classifies the image (Odena et al. 2017); G as in `concat`.
+Continuous conditions (a vector `[N, C]` in [-1, 1], see `GAN`) take the labels' route through the helpers
+below: concatenated with z in G; constant channels of D's input, or (`projection`) a linear projection
+whose inner product with D's features joins the logit.
 """
 
 import functools
@@ -33,7 +36,7 @@ def start_size(resolution):
     return size, steps
 
 
-def _check(conditioning, upsampling=None):
+def check_options(conditioning, upsampling=None):
     if conditioning not in CONDITIONINGS:
         raise ValueError(f"Unknown conditioning {conditioning!r}; choose one of {', '.join(CONDITIONINGS)}.")
     if upsampling is not None and upsampling not in UPSAMPLINGS:
@@ -54,17 +57,13 @@ def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="t
               name="generator"):
     """z (+ label) -> images of `image_shape` in [-1, 1]. `channels` is the width of the last hidden layer;
     each lower resolution doubles it. `sync_batch_norm` shares batch statistics across replicas."""
-    _check("concat", upsampling)
+    check_options("concat", upsampling)
     size, steps = start_size(image_shape[0])
     inputs, h = conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes)
     width = channels * 2 ** steps
     h = keras.layers.Dense(size * size * width, use_bias=False)(h)
-    h = keras.layers.Reshape((size, size, width))(h)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
-    for _ in range(steps):
-        width //= 2
-        h = _upsample(h, width, upsampling)
-        h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
+    h = upsample(keras.layers.Reshape((size, size, width))(h), steps, functools.partial(_upsample, kind=upsampling),
+                 sync_batch_norm)
     images = keras.layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh", name="images")(h)
     return keras.Model(inputs, images, name=name)
 
@@ -77,18 +76,12 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
     Batch norm is off by default where a gradient penalty is used: it makes each example's output
     depend on the batch, which the per-example penalty assumes it does not.
     """
-    _check(conditioning)
+    check_options(conditioning)
     size, steps = start_size(image_shape[0])
-    inputs, label, h = conditioned_images(keras.Input(tuple(image_shape), name="samples"), num_classes, conditioning)
-    width = channels
-    for i in range(steps):
-        h = layers.conv2d(width, 4, spectral_norm, strides=2, padding="same")(h)
-        if batch_norm and i > 0:
-            h = keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h)
-        h = keras.layers.LeakyReLU(0.2)(h)
-        if dropout:
-            h = keras.layers.Dropout(dropout)(h)
-        width *= 2
+    inputs, label, _, h = conditioned_images(keras.Input(tuple(image_shape), name="samples"), num_classes,
+                                             conditioning)
+    h = downsample(h, steps, channels, functools.partial(layers.conv2d, spectral_norm=spectral_norm), batch_norm,
+                   dropout, sync_batch_norm)
     if minibatch_stddev:
         h = layers.MinibatchStdDev()(h)
     outputs = conditioned_outputs(keras.layers.Flatten()(h), label, num_classes, conditioning,
@@ -96,36 +89,87 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
     return keras.Model(inputs, outputs, name=name)
 
 
-def conditioned_latent(z, num_classes):
-    """G's inputs and the tensor its first layer reads: `z`, or `[z, label]` and z concatenated with an
-    embedding of the label."""
-    if not num_classes:
-        return z, z
-    label = keras.Input((), dtype="int32", name="label")
-    return [z, label], keras.layers.Concatenate()([z, keras.layers.Embedding(num_classes, z.shape[-1])(label)])
+def _condition_inputs(num_classes, num_conditions):
+    """The label input (None when unconditional) and the continuous conditions' input (None when none)."""
+    label = keras.Input((), dtype="int32", name="label") if num_classes else None
+    conditions = keras.Input((num_conditions,), name="conditions") if num_conditions else None
+    return label, conditions
 
 
-def conditioned_images(images, num_classes, conditioning):
-    """D's inputs, its label input (None when unconditional) and the tensor its first layer reads: the
-    images, with `concat` also constant maps of an embedding of the label."""
-    if not num_classes:
-        return images, None, images
-    label = keras.Input((), dtype="int32", name="label")
+def _with_conditions(first, label, conditions):
+    """A network's inputs: `first`, then the label and the conditions where present (`GAN`'s order)."""
+    inputs = [first] + [tensor for tensor in (label, conditions) if tensor is not None]
+    return inputs if len(inputs) > 1 else first
+
+
+def upsample(h, steps, block, sync_batch_norm=False):
+    """G's body from the projection of z: batch norm and ReLU, then `steps` times `block(h, width)` (a 2x
+    upsampling to half the width), batch norm and ReLU."""
+    width = h.shape[-1]
+    h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
+    for _ in range(steps):
+        width //= 2
+        h = block(h, width)
+        h = keras.layers.ReLU()(keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h))
+    return h
+
+
+def downsample(h, steps, channels, conv, batch_norm=True, dropout=0.0, sync_batch_norm=False):
+    """D's body: `steps` stride-2 convolutions `conv(filters, kernel_size, **kwargs)` of `channels` filters,
+    doubled at each step, each followed by batch norm (not the first: D's input stays unnormalised),
+    LeakyReLU(0.2) and dropout when asked."""
+    width = channels
+    for i in range(steps):
+        h = conv(width, 4, strides=2, padding="same")(h)
+        if batch_norm and i > 0:
+            h = keras.layers.BatchNormalization(synchronized=sync_batch_norm)(h)
+        h = keras.layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = keras.layers.Dropout(dropout)(h)
+        width *= 2
+    return h
+
+
+def conditioned_latent(z, num_classes, num_conditions=0):
+    """G's inputs and the tensor its first layer reads: `z`, or `[z, label, conditions]` (those present) and z
+    concatenated with an embedding of the label and the conditions."""
+    label, conditions = _condition_inputs(num_classes, num_conditions)
+    parts = [z]
+    if label is not None:
+        parts.append(keras.layers.Embedding(num_classes, z.shape[-1])(label))
+    if conditions is not None:
+        parts.append(conditions)
+    return _with_conditions(z, label, conditions), keras.layers.Concatenate()(parts) if len(parts) > 1 else z
+
+
+def conditioned_images(images, num_classes, conditioning, num_conditions=0):
+    """D's inputs, its label and conditions inputs (None where absent) and the tensor its first layer reads:
+    the images (or series), with `concat` and `acgan` also constant maps of the conditions, and with `concat`
+    of an embedding of the label."""
+    label, conditions = _condition_inputs(num_classes, num_conditions)
+    maps = []
+    if label is not None and conditioning == "concat":
+        maps.append(keras.layers.Embedding(num_classes, 4)(label))
+    if conditions is not None and conditioning != "projection":
+        maps.append(conditions)
     h = images
-    if conditioning == "concat":
-        maps = layers.BroadcastToImage(tuple(images.shape[1:3]))(keras.layers.Embedding(num_classes, 4)(label))
-        h = keras.layers.Concatenate()([images, maps])
-    return [images, label], label, h
+    if maps:
+        vector = keras.layers.Concatenate()(maps) if len(maps) > 1 else maps[0]
+        h = keras.layers.Concatenate()([images, layers.BroadcastToImage(tuple(images.shape[1:-1]))(vector)])
+    return _with_conditions(images, label, conditions), label, conditions, h
 
 
-def conditioned_outputs(features, label, num_classes, conditioning, dense):
-    """D's outputs from its final features: one logit, plus the inner product of the label's embedding with
-    the features (`projection`) or a second head of class logits (`acgan`).
-    `dense(units, name=None)` makes D's dense layers."""
+def conditioned_outputs(features, label, num_classes, conditioning, dense, conditions=None):
+    """D's outputs from its final features: one logit, plus the inner product of the label's embedding (and of
+    a projection of the `conditions`) with the features (`projection`) or a second head of class logits
+    (`acgan`). `dense(units, name=None)` makes D's dense layers."""
     logits = keras.layers.Reshape(())(dense(1)(features))
     if num_classes and conditioning == "projection":
         embedded = keras.layers.Embedding(num_classes, features.shape[-1])(label)
         logits = keras.layers.Add()([logits, keras.layers.Dot(axes=1)([embedded, features])[:, 0]])
+    if conditions is not None and conditioning == "projection":
+        projected = dense(features.shape[-1])(conditions)
+        logits = keras.layers.Add()([logits, keras.layers.Dot(axes=1)([projected, features])[:, 0]])
     if num_classes and conditioning == "acgan":
         return [logits, dense(num_classes, name="class_logits")(features)]
     return logits

@@ -69,16 +69,24 @@ class MinibatchDiscrimination(keras.layers.Layer):
         return {**config, "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
 
 
-def dense(units, spectral_norm=False, **kwargs):
-    """A Dense layer, spectrally normalised (Miyato et al. 2018) when asked."""
-    layer = keras.layers.Dense(units, **kwargs)
+def _spectral(layer, spectral_norm):
+    """`layer`, spectrally normalised (Miyato et al. 2018) when asked."""
     return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def dense(units, spectral_norm=False, **kwargs):
+    """A Dense layer, spectrally normalised when asked."""
+    return _spectral(keras.layers.Dense(units, **kwargs), spectral_norm)
+
+
+def conv1d(filters, kernel_size, spectral_norm=False, **kwargs):
+    """A Conv1D layer, spectrally normalised when asked."""
+    return _spectral(keras.layers.Conv1D(filters, kernel_size, **kwargs), spectral_norm)
 
 
 def conv2d(filters, kernel_size, spectral_norm=False, **kwargs):
     """A Conv2D layer, spectrally normalised when asked."""
-    layer = keras.layers.Conv2D(filters, kernel_size, **kwargs)
-    return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+    return _spectral(keras.layers.Conv2D(filters, kernel_size, **kwargs), spectral_norm)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
@@ -103,14 +111,16 @@ class DepthToSpace(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
 class BroadcastToImage(keras.layers.Layer):
-    """`[N, C]` -> `[N, H, W, C]`: a per-example vector as constant feature maps (label maps of cGANs)."""
+    """`[N, C]` -> `[N, *size, C]`: a per-example vector as constant feature maps (label maps of cGANs), over
+    images (`size` (H, W)) or series (`size` (T,))."""
 
     def __init__(self, size, **kwargs):
         super().__init__(**kwargs)
         self.size = tuple(size)
 
     def call(self, inputs):
-        return ops.tile(inputs[:, None, None, :], (1, *self.size, 1))
+        maps = ops.reshape(inputs, (-1,) + (1,) * len(self.size) + (inputs.shape[-1],))
+        return ops.tile(maps, (1, *self.size, 1))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.size, input_shape[-1])

@@ -218,7 +218,7 @@ def discriminator(image_shape, channels=32, num_classes=0, conditioning="concat"
     the images at the current level: above it, each block is replaced by the average-pooled input."""
     widths = _widths(image_shape, channels)
     samples = keras.Input(tuple(image_shape), name="samples")
-    inputs, label, image = dcgan.conditioned_images(samples, num_classes, conditioning)
+    inputs, label, _, image = dcgan.conditioned_images(samples, num_classes, conditioning)
     weights = Growth(len(widths))(samples)
 
     def from_image(image, level):

@@ -1,0 +1,181 @@
+"""The light-curve entry (issue 7): the `lightcurves` source, the period and amplitude measures, the 1-D networks
+conditioned on class, amplitude and period through `GAN`'s one train step, and their export, sampling and
+evaluation."""
+
+import io
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+
+from tfgan_zoo import config, data, evaluation, export, plots, training, zoo
+from tfgan_zoo.metrics import lightcurves
+
+REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+RANGES = data.LIGHTCURVE_RANGES
+TINY = ["train.steps=4", "train.steps_per_epoch=2", "runtime.jit_compile=false", "data.num_examples=256",
+        "model.channels=4", "eval.num_samples=64"]
+
+
+def _config(overrides=()):
+    return config.load(str(REPOSITORY / "zoo_configs" / "cgan_lightcurves.yaml"), list(overrides))
+
+
+# ----- the data source -----
+
+def test_source_is_deterministic_per_seed_and_split():
+    first = data.load("lightcurves", num_examples=300, seed=3)
+    again = data.load("lightcurves", num_examples=300, seed=3)
+    np.testing.assert_array_equal(first.x, again.x)
+    np.testing.assert_array_equal(first.conditions["period"], again.conditions["period"])
+    assert not np.allclose(first.x, data.load("lightcurves", num_examples=300, seed=4).x)
+    assert not np.allclose(first.x, data.load("lightcurves", "test", num_examples=300, seed=3).x)
+    assert first.x.shape == (300, 128, 1) and first.x.dtype == np.float32
+    assert -1.0 <= first.x.min() and first.x.max() <= 1.0
+    assert set(first.y) == {0, 1, 2} and first.num_classes == 3
+    for name, (low, high) in RANGES.items():
+        values = first.conditions[name]
+        assert values.shape == (300,) and low <= values.min() and values.max() <= high
+    assert data.LIGHTCURVE_LENGTH / RANGES["period"][1] >= 2  # two full periods in every window
+
+
+def test_curves_follow_their_parameters():
+    source = data.load("lightcurves", num_examples=50)
+    t = np.arange(128) / source.conditions["period"][:, None] + source.metadata["phase"][:, None]
+    clean = source.conditions["amplitude"][:, None] * data.lightcurve_shapes(source.y, t)
+    residual = source.x[..., 0] - clean
+    assert residual.std() == pytest.approx(data.LIGHTCURVE_NOISE, rel=0.1)
+
+
+def test_classes_are_separable_by_a_simple_classifier():
+    """A logistic regression on each curve's sorted, standardised values (blind to phase and period)."""
+    def features(source):
+        x = np.sort(source.x[..., 0], axis=1)
+        return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+
+    train, test = data.load("lightcurves", num_examples=2000), data.load("lightcurves", "test", num_examples=600)
+    model = LogisticRegression(max_iter=2000).fit(features(train), train.y)
+    assert model.score(features(test), test.y) > 0.95
+
+
+def test_periodogram_measures_real_curves():
+    source = data.load("lightcurves", "test", num_examples=600)
+    errors = lightcurves.parameter_errors(source.x, source.conditions["amplitude"], source.conditions["period"],
+                                          RANGES["period"])
+    assert errors["period_error"] < 0.01 and errors["amplitude_error"] < 0.08
+    # Eclipsing binaries put most power at half the period; the multi-harmonic fit still finds the period.
+    binaries = source.y == 2
+    _, periods = lightcurves.measure(source.x[binaries], RANGES["period"])
+    close = np.abs(periods / source.conditions["period"][binaries] - 1) < 0.05
+    assert close.mean() > 0.98
+
+
+def test_dataset_carries_labels_and_conditions_with_each_example():
+    source = data.load("lightcurves", num_examples=100)
+    x, given = next(iter(data.make_dataset(source, 16, conditions=("amplitude", "period"))))
+    assert set(given) == {"label", "amplitude", "period"} and given["period"].shape == (16,)
+    index = [int(np.argmin(np.abs(source.x - row).sum(axis=(1, 2)))) for row in x.numpy()]
+    np.testing.assert_array_equal(given["label"], source.y[index])
+    np.testing.assert_allclose(given["period"], source.conditions["period"][index])
+    with pytest.raises(ValueError, match="no condition mass"):
+        data.make_dataset(source, 16, conditions=("mass",))
+
+
+def test_a_config_naming_conditions_the_data_lacks_is_an_error():
+    cfg = _config(["data.source=ring8", "model.family=vanilla"])
+    with pytest.raises(config.ConfigError, match="model.conditions names amplitude, period"):
+        training.build_gan(cfg, (2,), 8, data.load("ring8", num_examples=1).metadata.get("condition_ranges"))
+
+
+# ----- a tiny trained run: conditions through training, sampling, saving, export and evaluation -----
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("lightcurves") / "run"
+    gan, _ = training.train(_config(TINY), str(workdir), verbose=0)
+    return gan, workdir
+
+
+def test_sample_and_generate_take_continuous_conditions(run):
+    gan, workdir = run
+    assert gan.conditions == {"amplitude": RANGES["amplitude"], "period": RANGES["period"]}
+    both = gan.sample(6, seed=1, labels=[0, 1, 2, 0, 1, 2], conditions={"amplitude": 0.5, "period": 20.0})
+    assert both.shape == (6, 128, 1)
+    other_period = gan.sample(6, seed=1, labels=[0, 1, 2, 0, 1, 2], conditions={"amplitude": 0.5, "period": 40.0})
+    assert not np.allclose(both, other_period)
+    # A condition left out is drawn over its trained range, the same way for the same seed.
+    np.testing.assert_array_equal(gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}),
+                                  gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}))
+    with pytest.raises(ValueError, match="Unknown condition.*mass"):
+        gan.sample(2, labels=0, conditions={"mass": 1.0})
+    with pytest.raises(ValueError, match="takes the continuous conditions amplitude, period"):
+        gan.generate(np.zeros((2, gan.latent_dim)), [0, 1], {"period": 20.0})
+    loaded = zoo.load_pretrained(str(workdir / "gan.keras"))
+    np.testing.assert_allclose(loaded.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
+                               gan.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
+                               atol=1e-6)
+    picture = Image.open(workdir / "samples.png")
+    assert picture.width > 200 and picture.height > 200
+
+
+def test_export_takes_conditions_in_the_signature_and_card(run, tmp_path):
+    gan, workdir = run
+    entry = tmp_path / "cgan_lightcurves"
+    export.export(str(workdir), str(entry))
+    card = zoo.PretrainedGenerator(entry).card
+    assert card["family"] == "timeseries" and card["sample_shape"] == [128, 1]
+    assert card["conditions"] == {"amplitude": list(RANGES["amplitude"]), "period": list(RANGES["period"])}
+    signature = tf.saved_model.load(str(entry / "1")).signatures["serving_default"]
+    specs = signature.structured_input_signature[1]
+    assert {name: (spec.dtype, spec.shape.as_list()) for name, spec in specs.items()} == {
+        "z": (tf.float32, [None, gan.latent_dim]), "label": (tf.int32, [None]),
+        "amplitude": (tf.float32, [None]), "period": (tf.float32, [None])}
+    z = gan.latent(3, tf.constant([5, 0], tf.int64))
+    served = signature(z=z, label=tf.constant([0, 1, 2]), amplitude=tf.fill([3], 0.4), period=tf.fill([3], 30.0))
+    np.testing.assert_allclose(served["samples"].numpy(),
+                               gan.generate(z, [0, 1, 2], {"amplitude": 0.4, "period": 30.0}), atol=1e-5)
+    shipped = zoo.load_pretrained(str(entry))
+    np.testing.assert_allclose(shipped.sample(3, seed=7, labels=2, conditions={"period": 18.0}),
+                               gan.sample(3, seed=7, labels=2, conditions={"period": 18.0}), atol=1e-5)
+    png = plots.samples_png(shipped.sample(6, seed=0, labels=[0, 0, 1, 1, 2, 2]), rows=3)
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+
+
+def test_evaluation_reports_tstr_trts_and_parameter_errors(run):
+    gan, _ = run
+    train = data.load("lightcurves", num_examples=1000)
+    test = data.load("lightcurves", "test", num_examples=300)
+    report = evaluation.evaluate(gan, train, test, num_samples=150)
+    expected = {"tstr_accuracy", "trts_accuracy", "amplitude_error", "period_error", "tstr_ratio"}
+    assert expected <= report["values"].keys() and expected <= report["references"]["real_floor"].keys()
+    floor = report["references"]["real_floor"]
+    assert floor["tstr_accuracy"] > 0.6 and floor["period_error"] < 0.01
+    assert report["references"]["noise_0.3"]["period_error"] > floor["period_error"]
+    assert "single_class" in report["references"]
+
+
+# ----- a longer run: the generated period follows the requested one -----
+
+@pytest.mark.slow  # about 2 minutes on 2 CPU cores
+def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
+    gan, _ = training.train(_config(["train.steps=1500", "train.steps_per_epoch=1500", "data.num_examples=5000",
+                                     "model.channels=16", "model.ema_decay=0.99", "health.enabled=false"]),
+                            str(tmp_path / "run"), verbose=0)
+    requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
+    curves = gan.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})
+    _, measured = lightcurves.measure(curves, RANGES["period"])
+    assert np.corrcoef(measured, requested)[0, 1] > 0.2
+
+
+def test_the_shipped_entry_tracks_the_requested_period():
+    entry = zoo.models_dir() / "cgan_lightcurves"
+    if not entry.exists():
+        pytest.skip("saved_models/cgan_lightcurves is not exported")
+    model = zoo.load_pretrained(str(entry))
+    requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
+    curves = model.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})
+    _, measured = lightcurves.measure(curves, RANGES["period"])
+    assert np.corrcoef(measured, requested)[0, 1] > 0.5
