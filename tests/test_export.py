@@ -204,6 +204,17 @@ def test_padded_training_images_are_exported_at_the_data_shape(conditional):
     assert sample_shape == [5, 5, 1]
 
 
+def test_samples_are_clipped_to_the_value_range(conditional, tmp_path):
+    gan = conditional[0]
+    archive, _ = export.export_archive(gan, value_range=(-0.01, 0.01))
+    archive.write_out(str(tmp_path / "clipped"), verbose=False)
+    z, label = tf.constant(gan.latent(8, tf.constant([0, 0], tf.int64))), tf.range(8, dtype=tf.int32) % gan.num_classes
+    unclipped = gan.generate(z, label).numpy()
+    samples = tf.saved_model.load(str(tmp_path / "clipped")).signatures["serving_default"](z=z, label=label)["samples"]
+    assert np.abs(unclipped).max() > 0.01  # so the clip has something to do
+    np.testing.assert_allclose(samples.numpy(), np.clip(unclipped, -0.01, 0.01), atol=1e-6)
+
+
 def corrupt(entry, tmp_path, how):
     broken = tmp_path / "broken"
     shutil.copytree(entry, broken)

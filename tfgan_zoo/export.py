@@ -60,7 +60,7 @@ def export(workdir, output, checkpoint=None):
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=output))
     # A run on padded images (`data.params.pad_to`, e.g. Fashion-MNIST on 32x32 for progressive growing)
     # exports samples cropped back to the data's own shape.
-    archive, sample_shape = export_archive(gan, conditions, source.metadata.get("padding"))
+    archive, sample_shape = export_archive(gan, conditions, source.metadata.get("padding"), value_range)
     archive.write_out(str(staging), verbose=False)
     staging.rename(output / str(version))
 
@@ -112,9 +112,10 @@ def input_specs(latent_dim, num_classes, conditions):
     return specs
 
 
-def export_archive(gan, conditions=(), padding=None):
+def export_archive(gan, conditions=(), padding=None, value_range=None):
     """`(archive, sample_shape)`: a `keras.export.ExportArchive` of the EMA generator (else the generator)
-    of `gan` with the zoo's signatures, its samples cropped by `padding` (`data.pad`'s margins) when given."""
+    of `gan` with the zoo's signatures, its samples cropped by `padding` (`data.pad`'s margins) and clipped
+    to `value_range` when given: a generator without a tanh output (progressive growing) may overshoot."""
     generator = gan.ema_generator if gan.ema_generator is not None else gan.generator
     specs = input_specs(gan.latent_dim, gan.num_classes, conditions)
 
@@ -125,7 +126,8 @@ def export_archive(gan, conditions=(), padding=None):
         with tf.control_dependencies(checks):
             # What is left of `inputs` are the continuous conditions: they reach G through the labels' hook.
             x = generator(gan._generator_inputs(z, label, **inputs), training=False)
-        return data.crop_padding(x, padding) if padding else x
+        x = data.crop_padding(x, padding) if padding else x
+        return tf.clip_by_value(x, *value_range) if value_range else x
 
     def images(*tensors):
         # The mapping of `plots.image_grid`: [-1, 1] -> {0, ..., 255}.
