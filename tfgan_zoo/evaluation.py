@@ -211,6 +211,11 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     folder, config = model_config(path)
     config = copy.deepcopy(config)
     config.data.num_examples = None
+    # Metrics compare samples with the data at its own shape (the evaluators' input); an export crops padded runs.
+    if config.data.params.pop("pad_to", None) and (folder / "config.yaml").exists():
+        raise ValueError(f"{folder} trains on padded images; evaluate its export, which crops them back: "
+                         f"`tfgan-zoo export --workdir {folder} --output saved_models/<entry>`, then "
+                         "`tfgan-zoo evaluate --model saved_models/<entry>`.")
     train, test = training.load_source(config, "train"), training.load_source(config, "test")
     generator = zoo.load_pretrained(str(folder))  # a workdir's GAN at its latest checkpoint, or a shipped entry
     report = {"model": str(folder)}
