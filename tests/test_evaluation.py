@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_zoo import config, data, evaluation, metrics, training, zoo
+from tfgan_zoo import config, data, evaluation, export, metrics, training, zoo
 
 DIGITS_TRAIN, DIGITS_TEST = data.load("digits", "train"), data.load("digits", "test")
 RING_TRAIN, RING_TEST = data.load("ring8", "train", num_examples=5000), data.load("ring8", "test", num_examples=1000)
@@ -191,3 +191,13 @@ def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_anot
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a training workdir"):
         evaluation.evaluate_model(tmp_path)
+
+
+def test_a_padded_run_is_evaluated_through_its_export_at_the_data_shape(tmp_path):
+    workdir = train_workdir(tmp_path / "run", "digits", "data.params={pad_to: 12}")
+    with pytest.raises(ValueError, match="trains on padded images; evaluate its export"):
+        evaluation.evaluate_model(workdir)
+    entry = tmp_path / "models" / "digits_padded"
+    export.export(workdir, entry)
+    report = evaluation.evaluate_model(entry, evaluator=pixel_extractor(), num_samples=100)  # an 8x8 evaluator
+    assert report["values"]["fd"] > report["references"]["real_floor"]["fd"]

@@ -27,6 +27,7 @@ import copy
 import functools
 import json
 import pathlib
+import shlex
 import sys
 import time
 
@@ -196,7 +197,10 @@ def model_config(path):
         return folder, config_lib.load(str(folder / "config.yaml"))
     if (folder / "model_card.json").exists():
         card = json.loads((folder / "model_card.json").read_text())
-        return folder, config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem))
+        # The run's config is its zoo config plus the `--set` overrides of the card's reproducing command.
+        args = shlex.split(card["training"]["command"])
+        overrides = [value for flag, value in zip(args, args[1:]) if flag == "--set"]
+        return folder, config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem), overrides)
     raise FileNotFoundError(
         f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
         "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
