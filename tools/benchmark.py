@@ -156,7 +156,7 @@ def _run_torch(cfg_name):
     class Generator(nn.Module):  # mirrors networks.dcgan.generator
         def __init__(self):
             super().__init__()
-            self.project = nn.Sequential(nn.Linear(m.latent_dim, size * size * width, bias=False))
+            self.project = nn.Linear(m.latent_dim, size * size * width, bias=False)
             blocks, w = [nn.BatchNorm2d(width), nn.ReLU()], width
             for _ in range(ups):
                 blocks += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(w // 2), nn.ReLU()]
