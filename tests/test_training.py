@@ -1,9 +1,10 @@
 """Training from a config: the workdir's outputs, exact resume, and the errors that protect a run."""
 
+import keras
 import numpy as np
 import pytest
 
-from tfgan_zoo import config, training, zoo
+from tfgan_zoo import config, data, training, zoo
 
 TINY = ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[16, 16]",
         "model.discriminator_units=[16, 16]", "train.steps_per_epoch=2", "runtime.jit_compile=false",
@@ -65,3 +66,36 @@ def test_linear_decay_reaches_zero_at_the_last_step(tmp_path):
     gan, _ = training.train(tiny_config("train.steps=4", "train.lr_schedule=linear_decay"), tmp_path, verbose=0)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.0)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0)
+
+
+def _first_step(precision):
+    """A DCGAN on digits after one update in `precision`, and that update's logs."""
+    cfg = config.load(zoo.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",
+                                                       "model.channels=8", "data.batch_size=32"])
+    source = training.load_source(cfg)
+    gan = training.compile_gan(training.build_gan(cfg, source.x.shape[1:]), cfg)
+    history = gan.fit(data.make_dataset(source.x, 32), steps_per_epoch=1, epochs=1, verbose=0)
+    return gan, {name: values[0] for name, values in history.history.items()}
+
+
+def test_mixed_precision_computes_in_half_precision_with_float32_weights_and_outputs():
+    full, full_logs = _first_step("float32")
+    for precision, half in [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")]:
+        gan, logs = _first_step(precision)
+        convs = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+        assert convs and all(layer.compute_dtype == half for layer in convs)
+        assert all(weight.dtype == "float32" for weight in gan.generator.weights + gan.ema_generator.weights)
+        samples = gan.sample(16, seed=1)
+        assert samples.dtype == np.float32
+        # Same initial weights: the half-precision samples are the float32 ones up to rounding, not equal.
+        difference = np.abs(samples - full.sample(16, seed=1)).max()
+        assert 0 < difference < 0.1, precision
+        # float16's loss scaling is undone: the reported gradient norms are the float32 ones up to rounding.
+        for name in ["d_grad_norm", "g_grad_norm", "d_loss"]:
+            assert logs[name] == pytest.approx(full_logs[name], rel=0.05), (precision, name)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_unknown_precision(tmp_path):
+    with pytest.raises(config.ConfigError, match="Unknown runtime.precision 'bfloat16'.*mixed_bfloat16"):
+        training.train(tiny_config("train.steps=2", "runtime.precision=bfloat16"), tmp_path, verbose=0)

@@ -76,6 +76,7 @@ class RuntimeConfig:
     sync_batch_norm: bool = False  # synchronise batch-norm statistics across replicas
     jit_compile: bool = True
     steps_per_execution: int = 1
+    precision: str = "float32"  # or mixed_bfloat16 (CPUs with AVX512-BF16 or AMX, TPUs), mixed_float16 (GPUs)
 
 
 @dataclasses.dataclass

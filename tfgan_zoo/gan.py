@@ -39,15 +39,19 @@ def _global_mean(per_example):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, total)
 
 
-def _global_norm(gradients):
+def _global_norm(gradients, optimizer):
     """Norm of the gradient of the global batch: each replica holds its share, so they are summed first.
+    Gradients of a loss that `optimizer` scaled (mixed float16) are unscaled.
 
     Under replication this costs one all-reduce besides the optimizer's; on one device, none.
     """
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
         gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-    return tf.linalg.global_norm(gradients)
+    norm = tf.linalg.global_norm(gradients)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        norm /= tf.cast(optimizer.dynamic_scale, norm.dtype)
+    return norm
 
 
 def condition_values(ranges, given, n, seed):
@@ -278,7 +282,7 @@ class GAN(keras.Model):
                                        + losses.classification_loss(fake_classes, labels))
             for weight, values in terms.values():
                 per_example += weight * values
-            loss = tf.nn.compute_average_loss(per_example)
+            loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         variables = self.discriminator.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.d_optimizer.apply_gradients(zip(gradients, variables))
@@ -286,7 +290,7 @@ class GAN(keras.Model):
             "d_loss": _global_mean(per_example),
             "d_real": _global_mean(real_logits),
             "d_fake": _global_mean(fake_logits),
-            "d_grad_norm": _global_norm(gradients),
+            "d_grad_norm": _global_norm(gradients, self.d_optimizer),
             **{name: _global_mean(values) for name, (_, values) in terms.items()},
         }
 
@@ -299,11 +303,11 @@ class GAN(keras.Model):
             per_example = self.gan_loss.generator(fake_logits)
             if fake_classes is not None:
                 per_example += self.class_loss_weight * losses.classification_loss(fake_classes, labels)
-            loss = tf.nn.compute_average_loss(per_example)
+            loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         variables = self.generator.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.g_optimizer.apply_gradients(zip(gradients, variables))
-        return {"g_loss": _global_mean(per_example), "g_grad_norm": _global_norm(gradients)}
+        return {"g_loss": _global_mean(per_example), "g_grad_norm": _global_norm(gradients, self.g_optimizer)}
 
     def _update_ema(self):
         # Warm-up (as in Karras et al.'s StyleGAN code) so the average tracks early training.

@@ -1,5 +1,6 @@
 """From a config to a trained GAN: build the networks, compile the update, and run a resumable `fit`."""
 
+import contextlib
 import functools
 import os
 import re
@@ -13,6 +14,7 @@ from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import conv1d, dcgan, mlp, progressive
 
 FAMILIES = ("vanilla", "dcgan", "progressive", "timeseries")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # The rank of the samples each family's networks take: images [H, W, C], series [T, C]; vanilla takes any.
 _SAMPLE_RANKS = {"dcgan": 3, "progressive": 3, "timeseries": 2}
 
@@ -75,13 +77,37 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
             f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[].")
     num_classes = num_classes if config.model.conditional else 0
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
-    generator, discriminator = build_networks(config.model, sample_shape, num_classes, config.runtime.sync_batch_norm,
-                                              len(config.model.conditions))
+    with _dtype_policy(config.runtime.precision):
+        generator, discriminator = build_networks(config.model, sample_shape, num_classes,
+                                                  config.runtime.sync_batch_norm, len(config.model.conditions))
+    generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
     real_transform = progressive.real_images(sample_shape) if config.model.family == "progressive" else None
     return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
                seed=config.train.seed, latent_distribution=config.model.latent_distribution,
                real_transform=real_transform,
                conditions={name: condition_ranges[name] for name in config.model.conditions})
+
+
+@contextlib.contextmanager
+def _dtype_policy(precision):
+    """Layers built inside compute in `precision` (their weights stay float32, Keras' mixed precision)."""
+    if precision not in PRECISIONS:
+        raise config_lib.ConfigError(f"Unknown runtime.precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_outputs(network):
+    """`network` with float32 outputs, so losses, penalties and samples stay in full precision."""
+    if all(output.dtype == "float32" for output in network.outputs):
+        return network
+    outputs = [keras.layers.Activation("linear", dtype="float32", name=f"{output.name.split('/')[0]}_float32")(output)
+               for output in network.outputs]
+    return keras.Model(network.inputs, outputs if len(outputs) > 1 else outputs[0], name=network.name)
 
 
 def compile_gan(gan, config):
@@ -94,7 +120,9 @@ def compile_gan(gan, config):
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
             learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
-        return keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
+        # float16's narrow range underflows small gradients unless the loss is scaled (bfloat16 needs no scaling).
+        return keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
 
     gan.compile(adam(t.d_learning_rate, t.steps * t.d_steps), adam(t.g_learning_rate, t.steps), loss=t.loss, gradient_penalty=t.gradient_penalty,
                 r1=t.r1, drift=t.drift, d_steps=t.d_steps, label_smoothing=t.label_smoothing,

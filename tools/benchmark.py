@@ -36,6 +36,9 @@ flags.DEFINE_integer("repeats", 3, "Interleaved repeats of every variant; median
 flags.DEFINE_list("variants", None, "Variants to run (default: all of VARIANTS, and torch when installed).")
 flags.DEFINE_string("worker", None, "Internal: run one variant in this process and print its figures as JSON.")
 flags.DEFINE_string("output", None, "Also write the figures as JSON here.")
+flags.DEFINE_string("entry", "dcgan_fashion_mnist", "Shipped entry whose serving latency and evaluation are timed "
+                    "('' skips both).")
+flags.DEFINE_integer("eval_samples", 1000, "Samples of the timed evaluation.")
 FLAGS = flags.FLAGS
 
 # Levers of the zoo, each a config override of the default.
@@ -44,6 +47,7 @@ VARIANTS = {
     "zoo": [],
     "zoo_no_xla": ["runtime.jit_compile=false"],
     "zoo_spe10": ["runtime.steps_per_execution=10"],
+    "zoo_bf16": ["runtime.precision=mixed_bfloat16"],
     "torch": None,
 }
 
@@ -200,7 +204,62 @@ def _run_torch(cfg_name):
     return FLAGS.steps * batch_size / (time.perf_counter() - start)
 
 
+def _latencies_ms(call, z, calls, warmup=10):
+    for _ in range(warmup):
+        call(z)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call(z)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _percentiles(times):
+    import numpy as np
+
+    return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
+
+
+def _run_serving(entry):
+    """Latency of the entry's SavedModel signature, against its Keras generator called in a `tf.function`."""
+    import keras
+    import tensorflow as tf
+
+    from tfgan_zoo import zoo
+
+    pretrained = zoo.load_pretrained(entry)
+    serve = pretrained.saved_model.signatures["serving_default"]
+    gan = keras.models.load_model(zoo.resolve(entry) / "gan.keras")
+    generator = gan.ema_generator if gan.ema_generator is not None else gan.generator
+    keras_call = tf.function(lambda z: generator(z, training=False))
+    figures = {}
+    for batch, calls in [(1, 300), (64, 100)]:
+        z = pretrained.latent(batch, tf.constant([0, 0], tf.int64))
+        figures[f"batch_{batch}"] = {
+            "saved_model": _percentiles(_latencies_ms(lambda z: serve(z=z)["samples"].numpy(), z, calls)),
+            "keras": _percentiles(_latencies_ms(lambda z: keras_call(z).numpy(), z, calls))}
+    return figures
+
+
+def _run_evaluation(entry):
+    """Wall time of `tfgan-zoo evaluate`'s measurement (sampling, features, every metric and reference row)."""
+    from tfgan_zoo import evaluation, training, zoo
+
+    _, cfg = evaluation.model_config(zoo.resolve(entry))
+    train, test = training.load_source(cfg, "train"), training.load_source(cfg, "test")
+    start = time.perf_counter()
+    report = evaluation.evaluate(zoo.load_pretrained(entry), train, test, num_samples=FLAGS.eval_samples)
+    seconds = time.perf_counter() - start
+    return {"num_samples": FLAGS.eval_samples, "rows": 1 + len(report["references"]), "seconds": seconds,
+            "samples_per_s": FLAGS.eval_samples * (1 + len(report["references"])) / seconds}
+
+
 def _worker(variant):
+    if variant in ("serving", "evaluation"):
+        run = _run_serving if variant == "serving" else _run_evaluation
+        print(json.dumps({"variant": variant, **run(FLAGS.entry)}))
+        return
     images_per_second = (_run_torch(FLAGS.config) if variant == "torch"
                          else _run_tensorflow(variant, FLAGS.config, VARIANTS[variant]))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -209,7 +268,8 @@ def _worker(variant):
 
 def _spawn(variant):
     command = [sys.executable, __file__, f"--worker={variant}", f"--config={FLAGS.config}",
-               f"--steps={FLAGS.steps}", f"--warmup={FLAGS.warmup}"]
+               f"--steps={FLAGS.steps}", f"--warmup={FLAGS.warmup}", f"--entry={FLAGS.entry}",
+               f"--eval_samples={FLAGS.eval_samples}"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
@@ -257,11 +317,24 @@ def main(argv):
               "best_vs_keras": medians[best]["images_per_s"] / keras_speed}
     if "torch" in medians:
         result["best_vs_torch"] = medians[best]["images_per_s"] / medians["torch"]["images_per_s"]
+    print(f"best zoo variant: {best}")
+    extra = {}
+    if FLAGS.entry:
+        extra = {"serving": _spawn("serving"), "evaluation": _spawn("evaluation")}
+        print(f"\nServing latency of saved_models/{FLAGS.entry} (serving_default) vs its Keras generator in a "
+              "tf.function, ms:")
+        print(f"{'batch':<6} {'SavedModel p50':>15} {'p99':>7} {'Keras p50':>10} {'p99':>7} {'p50 ratio':>10}")
+        for batch, m in ((k, v) for k, v in extra["serving"].items() if k.startswith("batch_")):
+            s, k = m["saved_model"], m["keras"]
+            print(f"{batch[6:]:<6} {s['p50_ms']:15.2f} {s['p99_ms']:7.2f} {k['p50_ms']:10.2f} {k['p99_ms']:7.2f} "
+                  f"{k['p50_ms'] / s['p50_ms']:10.2f}")
+        e = extra["evaluation"]
+        print(f"\nEvaluation ({e['rows']} rows of {e['num_samples']} samples: the generator and the references): "
+              f"{e['seconds']:.1f} s, {e['samples_per_s']:.0f} samples/s")
     if FLAGS.output:
         with open(FLAGS.output, "w") as f:
             json.dump({"config": FLAGS.config, "hardware": _hardware(), "runs": runs, "medians": medians,
-                       "best": best, **result}, f, indent=1)
-    print(f"best zoo variant: {best}")
+                       "best": best, **result, **extra}, f, indent=1)
     print("RESULT " + " ".join(f"{k}={v:.2f}" for k, v in result.items()))
 
 
