@@ -180,6 +180,22 @@ def test_minibatch_discrimination_exposes_a_collapsed_batch():
     assert diverse[:, 5:].mean() < 3.0
 
 
+def test_packed_discriminator_judges_consecutive_samples_together():
+    keras.utils.set_random_seed(0)
+    disc = mlp.discriminator((2,), (16,), pack=2)
+    x = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    logits = disc(x).numpy()
+    assert logits.shape == (6,)
+    np.testing.assert_array_equal(logits[0::2], logits[1::2])  # both samples of a pack share its logit
+    changed = x.copy()
+    changed[1] += 1.0  # the second sample of the first pack
+    after = disc(changed).numpy()
+    assert after[0] != logits[0] and np.array_equal(after[2:], logits[2:])
+    restored = keras.models.model_from_json(disc.to_json())
+    restored.set_weights(disc.get_weights())
+    np.testing.assert_allclose(restored(x), logits, rtol=1e-6)
+
+
 def test_diversity_layers_train_inside_the_discriminator():
     keras.utils.set_random_seed(0)
     disc = mlp.discriminator((2,), (16, 16), minibatch_stddev=True, minibatch_discrimination=4)

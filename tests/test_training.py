@@ -99,3 +99,11 @@ def test_mixed_precision_computes_in_half_precision_with_float32_weights_and_out
 def test_unknown_precision(tmp_path):
     with pytest.raises(config.ConfigError, match="Unknown runtime.precision 'bfloat16'.*mixed_bfloat16"):
         training.train(tiny_config("train.steps=2", "runtime.precision=bfloat16"), tmp_path, verbose=0)
+
+
+def test_pack_must_divide_the_batch_and_suits_the_vanilla_family(tmp_path):
+    with pytest.raises(config.ConfigError, match=r"data.batch_size \(64\) must be a multiple of model.pack \(3\)"):
+        training.train(tiny_config("train.steps=2", "model.pack=3"), tmp_path / "a", verbose=0)
+    with pytest.raises(config.ConfigError, match="model.pack .* vanilla family, not dcgan"):
+        training.build_networks(config.load(zoo.config_path("dcgan_digits"), ["model.pack=2"]).model, (8, 8, 1), 0)
+    assert not (tmp_path / "a" / "checkpoints").exists()

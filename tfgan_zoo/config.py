@@ -38,6 +38,7 @@ class ModelConfig:
     spectral_norm: bool = False
     minibatch_stddev: bool = False
     minibatch_discrimination: int = 0  # number of kernels, 0 = off
+    pack: int = 1  # vanilla: D judges packs of this many samples (PacGAN); data.batch_size must divide by it
     dropout: float = 0.0
     ema_decay: float = 0.999
 

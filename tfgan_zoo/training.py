@@ -31,6 +31,8 @@ def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=Fals
         kind = "images [H, W, C]" if rank == 3 else "series [T, C]"
         raise config_lib.ConfigError(f"model.family {m.family} needs {kind}; the data has samples of shape "
                                      f"{list(sample_shape)}. Use model.family vanilla for it.")
+    if m.pack > 1 and m.family != "vanilla":
+        raise config_lib.ConfigError(f"model.pack ({m.pack}) is an option of the vanilla family, not {m.family}.")
     if num_conditions and m.family != "timeseries":
         raise config_lib.ConfigError(f"model.conditions {m.conditions} need model.family timeseries; "
                                      f"{m.family} networks take labels only.")
@@ -58,7 +60,8 @@ def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=Fals
     discriminator = mlp.discriminator(
         sample_shape, model_config.discriminator_units, num_classes, spectral_norm=model_config.spectral_norm,
         minibatch_stddev=model_config.minibatch_stddev,
-        minibatch_discrimination=model_config.minibatch_discrimination, dropout=model_config.dropout)
+        minibatch_discrimination=model_config.minibatch_discrimination, dropout=model_config.dropout,
+        pack=model_config.pack)
     return generator, discriminator
 
 
@@ -239,6 +242,9 @@ def train(config, workdir, verbose="auto"):
     if t.steps % t.steps_per_epoch:
         raise config_lib.ConfigError(
             f"train.steps ({t.steps}) must be a multiple of train.steps_per_epoch ({t.steps_per_epoch}).")
+    if config.data.batch_size % config.model.pack:
+        raise config_lib.ConfigError(f"data.batch_size ({config.data.batch_size}) must be a multiple of model.pack "
+                                     f"({config.model.pack}): the discriminator judges packs of that many samples.")
     checkpoint_every = t.checkpoint_every or t.steps_per_epoch
     if checkpoint_every % config.runtime.steps_per_execution:
         raise config_lib.ConfigError(

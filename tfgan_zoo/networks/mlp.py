@@ -30,9 +30,12 @@ def generator(latent_dim, sample_shape, hidden_units=(128, 128), num_classes=0, 
 
 
 def discriminator(sample_shape, hidden_units=(128, 128), num_classes=0, spectral_norm=False,
-                  minibatch_stddev=False, minibatch_discrimination=0, dropout=0.0, name="discriminator"):
-    """samples (+ label) -> one logit per sample. LeakyReLU(0.2) as in DCGAN and most GAN discriminators."""
+                  minibatch_stddev=False, minibatch_discrimination=0, dropout=0.0, pack=1, name="discriminator"):
+    """samples (+ label) -> one logit per sample. LeakyReLU(0.2) as in DCGAN and most GAN discriminators.
+    `pack` > 1 judges that many consecutive samples together (PacGAN); each gets its pack's logit."""
     inputs, h = _inputs_with_label(tuple(sample_shape), num_classes, "samples")
+    if pack > 1:
+        h = layers.Pack(pack)(h)
     for i, units in enumerate(hidden_units):
         if i == len(hidden_units) - 1:
             if minibatch_stddev:
@@ -43,5 +46,7 @@ def discriminator(sample_shape, hidden_units=(128, 128), num_classes=0, spectral
         h = keras.layers.LeakyReLU(0.2)(h)
         if dropout:
             h = keras.layers.Dropout(dropout)(h)
-    logits = layers.dense(1, spectral_norm)(h)
-    return keras.Model(inputs, keras.layers.Reshape(())(logits), name=name)
+    logits = keras.layers.Reshape(())(layers.dense(1, spectral_norm)(h))
+    if pack > 1:
+        logits = layers.Unpack(pack)(logits)
+    return keras.Model(inputs, logits, name=name)
