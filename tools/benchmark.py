@@ -221,6 +221,30 @@ def _percentiles(times):
     return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
 
 
+def _run_data(cfg_name):
+    """Batches/s of the input pipelines alone: the zoo's stateless one and the keras.io shuffle-batch one."""
+    import tensorflow as tf
+
+    from tfgan_zoo import config as config_lib, data, zoo
+
+    cfg = config_lib.load(zoo.config_path(cfg_name))
+    x, batch_size, batches = _images(cfg), cfg.data.batch_size, 2000
+    pipelines = {
+        "zoo": data.make_dataset(x, batch_size, seed=0),
+        "keras": tf.data.Dataset.from_tensor_slices(x).shuffle(len(x)).repeat().batch(batch_size, drop_remainder=True)
+                 .prefetch(tf.data.AUTOTUNE),
+    }
+    figures = {}
+    for name, dataset in pipelines.items():
+        iterator = iter(dataset)
+        next(iterator)
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(iterator)
+        figures[name] = {"images_per_s": batches * batch_size / (time.perf_counter() - start)}
+    return figures
+
+
 def _run_serving(entry):
     """Latency of the entry's SavedModel signature, against its Keras generator called in a `tf.function`."""
     import keras
@@ -256,6 +280,9 @@ def _run_evaluation(entry):
 
 
 def _worker(variant):
+    if variant == "data":
+        print(json.dumps({"variant": variant, **_run_data(FLAGS.config)}))
+        return
     if variant in ("serving", "evaluation"):
         run = _run_serving if variant == "serving" else _run_evaluation
         print(json.dumps({"variant": variant, **run(FLAGS.entry)}))
@@ -318,7 +345,9 @@ def main(argv):
     if "torch" in medians:
         result["best_vs_torch"] = medians[best]["images_per_s"] / medians["torch"]["images_per_s"]
     print(f"best zoo variant: {best}")
-    extra = {}
+    extra = {"data": _spawn("data")}
+    print("\nInput pipelines alone, images/s: " + ", ".join(
+        f"{name} {m['images_per_s']:.0f}" for name, m in extra["data"].items() if name != "variant"))
     if FLAGS.entry:
         extra = {"serving": _spawn("serving"), "evaluation": _spawn("evaluation")}
         print(f"\nServing latency of saved_models/{FLAGS.entry} (serving_default) vs its Keras generator in a "
