@@ -159,15 +159,17 @@ def test_evaluation_reports_tstr_trts_and_parameter_errors(run):
 
 # ----- a longer run: the generated period follows the requested one -----
 
-@pytest.mark.slow  # about 2 minutes on 2 CPU cores
+@pytest.mark.slow  # about 3 minutes on 2 CPU cores
 def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
-    gan, _ = training.train(_config(["train.steps=1500", "train.steps_per_epoch=1500", "data.num_examples=5000",
-                                     "model.channels=16", "model.ema_decay=0.99", "health.enabled=false"]),
+    # The shipped config's networks; the period follows its condition after about 2,500 steps (correlation
+    # 0.2 at 2,000 steps, 0.5 at 3,000 when this test was written).
+    gan, _ = training.train(_config(["train.steps=3000", "train.steps_per_epoch=3000", "data.num_examples=5000",
+                                     "model.ema_decay=0.99", "health.enabled=false"]),
                             str(tmp_path / "run"), verbose=0)
     requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
     curves = gan.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})
     _, measured = lightcurves.measure(curves, RANGES["period"])
-    assert np.corrcoef(measured, requested)[0, 1] > 0.2
+    assert np.corrcoef(measured, requested)[0, 1] > 0.3
 
 
 def test_the_shipped_entry_tracks_the_requested_period():
