@@ -1,7 +1,7 @@
 """Training throughput of tfgan-zoo against a plain keras.io loop and PyTorch, side by side in one run.
 
-    python tools/benchmark.py                      # default: ~8 minutes on 2 cores
-    python tools/benchmark.py --repeats 5 --steps 100
+    python tools/benchmark.py                      # default: ~10 minutes on 2 cores
+    python tools/benchmark.py --repeats 5 --steps 100 --entry ''
 
 Every variant trains the networks of one zoo config (default `dcgan_fashion_mnist`: same shapes, batch size,
 losses and Adam settings) on the same images held in memory, each in its own subprocess so that its peak
@@ -15,7 +15,10 @@ a ratio is only trusted when both sides saw the same machine at the same time:
 - `zoo_*`: the same with one lever changed (`--set`-style overrides, see VARIANTS);
 - `torch`: the same networks and steps in PyTorch (the `bench` extra; skipped when torch is missing).
 
-Ends with `RESULT default_vs_keras=<x> best_vs_keras=<x> best_vs_torch=<x>` (images/s ratios).
+Then, once each: the input pipelines alone (the zoo's stateless batches and keras.io's shuffle-batch), the
+serving latency of a shipped entry's SavedModel at batch 1 and 64 (p50/p99, against its Keras generator in a
+`tf.function`), and the wall time of its evaluation. Ends with
+`RESULT default_vs_keras=<x> best_vs_keras=<x> best_vs_torch=<x>` (training images/s ratios).
 """
 
 import json
@@ -349,7 +352,7 @@ def main(argv):
     print("\nInput pipelines alone, images/s: " + ", ".join(
         f"{name} {m['images_per_s']:.0f}" for name, m in extra["data"].items() if name != "variant"))
     if FLAGS.entry:
-        extra = {"serving": _spawn("serving"), "evaluation": _spawn("evaluation")}
+        extra.update(serving=_spawn("serving"), evaluation=_spawn("evaluation"))
         print(f"\nServing latency of saved_models/{FLAGS.entry} (serving_default) vs its Keras generator in a "
               "tf.function, ms:")
         print(f"{'batch':<6} {'SavedModel p50':>15} {'p99':>7} {'Keras p50':>10} {'p99':>7} {'p50 ratio':>10}")
