@@ -83,6 +83,16 @@ class _StepClock:
         return steps * batch_size / seconds
 
 
+def _pipelines(x, batch_size, seed):
+    """The zoo's stateless input pipeline and the keras.io one, over the same images."""
+    import tensorflow as tf
+
+    from tfgan_zoo import data
+
+    keras_io = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x)).repeat().batch(batch_size, drop_remainder=True)
+    return {"zoo": data.make_dataset(x, batch_size, seed=seed), "keras": keras_io.prefetch(tf.data.AUTOTUNE)}
+
+
 def _keras_baseline(cfg, generator, discriminator):
     import keras
     import tensorflow as tf
@@ -119,9 +129,8 @@ def _keras_baseline(cfg, generator, discriminator):
 
 def _run_tensorflow(variant, cfg_name, overrides):
     import keras
-    import tensorflow as tf
 
-    from tfgan_zoo import config as config_lib, data, training, zoo
+    from tfgan_zoo import config as config_lib, training, zoo
 
     cfg = config_lib.load(zoo.config_path(cfg_name), overrides or [])
     x = _images(cfg)
@@ -133,11 +142,9 @@ def _run_tensorflow(variant, cfg_name, overrides):
         t = cfg.train
         model.compile(keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
                       keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2))
-        dataset = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x)).repeat().batch(batch_size, drop_remainder=True)
-                   .prefetch(tf.data.AUTOTUNE))
     else:
         model = training.compile_gan(training.build_gan(cfg, x.shape[1:]), cfg)
-        dataset = data.make_dataset(x, batch_size, seed=cfg.train.seed)
+    dataset = _pipelines(x, batch_size, cfg.train.seed)["keras" if variant == "keras" else "zoo"]
     clock = _StepClock()
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock.callback(keras)])
     return clock.images_per_second(FLAGS.warmup, batch_size)
@@ -225,20 +232,13 @@ def _percentiles(times):
 
 
 def _run_data(cfg_name):
-    """Batches/s of the input pipelines alone: the zoo's stateless one and the keras.io shuffle-batch one."""
-    import tensorflow as tf
-
-    from tfgan_zoo import config as config_lib, data, zoo
+    """Images/s of the input pipelines alone: the zoo's stateless one and the keras.io shuffle-batch one."""
+    from tfgan_zoo import config as config_lib, zoo
 
     cfg = config_lib.load(zoo.config_path(cfg_name))
-    x, batch_size, batches = _images(cfg), cfg.data.batch_size, 2000
-    pipelines = {
-        "zoo": data.make_dataset(x, batch_size, seed=0),
-        "keras": tf.data.Dataset.from_tensor_slices(x).shuffle(len(x)).repeat().batch(batch_size, drop_remainder=True)
-                 .prefetch(tf.data.AUTOTUNE),
-    }
+    batch_size, batches = cfg.data.batch_size, 2000
     figures = {}
-    for name, dataset in pipelines.items():
+    for name, dataset in _pipelines(_images(cfg), batch_size, cfg.train.seed).items():
         iterator = iter(dataset)
         next(iterator)
         start = time.perf_counter()
@@ -282,13 +282,14 @@ def _run_evaluation(entry):
             "samples_per_s": FLAGS.eval_samples * (1 + len(report["references"])) / seconds}
 
 
+# Measured once per benchmark, after the training variants.
+_ONCE = {"data": lambda: _run_data(FLAGS.config), "serving": lambda: _run_serving(FLAGS.entry),
+         "evaluation": lambda: _run_evaluation(FLAGS.entry)}
+
+
 def _worker(variant):
-    if variant == "data":
-        print(json.dumps({"variant": variant, **_run_data(FLAGS.config)}))
-        return
-    if variant in ("serving", "evaluation"):
-        run = _run_serving if variant == "serving" else _run_evaluation
-        print(json.dumps({"variant": variant, **run(FLAGS.entry)}))
+    if variant in _ONCE:
+        print(json.dumps({"variant": variant, **_ONCE[variant]()}))
         return
     images_per_second = (_run_torch(FLAGS.config) if variant == "torch"
                          else _run_tensorflow(variant, FLAGS.config, VARIANTS[variant]))

@@ -69,8 +69,19 @@ class MinibatchDiscrimination(keras.layers.Layer):
         return {**config, "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
 
 
+class _Packing(keras.layers.Layer):
+    """A layer configured by the pack size `size` of PacGAN."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
-class Pack(keras.layers.Layer):
+class Pack(_Packing):
     """Concatenates each run of `size` consecutive samples into one input: `[N, F]` -> `[N / size, size * F]`.
 
     PacGAN (Lin et al. 2018): a discriminator that judges packs of samples of one kind (all real or all
@@ -78,36 +89,22 @@ class Pack(keras.layers.Layer):
     sample of a pack the pack's logit, so per-example losses keep the batch's shape. N must divide by `size`.
     """
 
-    def __init__(self, size, **kwargs):
-        super().__init__(**kwargs)
-        self.size = size
-
     def call(self, inputs):
         return ops.reshape(inputs, (-1, self.size * inputs.shape[-1]))
 
     def compute_output_shape(self, input_shape):
         return (None, self.size * input_shape[-1])
 
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
-
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
-class Unpack(keras.layers.Layer):
+class Unpack(_Packing):
     """Repeats each row `size` times: one value per pack of `Pack` becomes one per sample."""
-
-    def __init__(self, size, **kwargs):
-        super().__init__(**kwargs)
-        self.size = size
 
     def call(self, inputs):
         return ops.repeat(inputs, self.size, axis=0)
 
     def compute_output_shape(self, input_shape):
         return (None,) + tuple(input_shape[1:])
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
 
 
 def _spectral(layer, spectral_norm):
