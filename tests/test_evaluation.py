@@ -120,6 +120,31 @@ def test_a_conditional_generator_gets_tstr_next_to_real_data(extractor):
     assert references["single_class"]["tstr_accuracy"] == pytest.approx(np.mean(DIGITS_TEST.y == 0))
 
 
+class LabelWriter:
+    """A conditional "generator" drawing its label as the one bright pixel among the first ten, except that every
+    fourth sample shows the next label: an evaluator that reads that pixel finds 75% of labels right."""
+
+    num_classes = 10
+
+    def sample(self, n, seed=0, labels=None):
+        shown = np.where(np.arange(n) % 4 == 3, (labels + 1) % 10, labels)
+        x = np.full((n, 64), -1.0, np.float32)
+        x[np.arange(n), shown] = 1.0
+        return x.reshape(n, 8, 8, 1)
+
+
+def test_label_accuracy_is_the_share_of_samples_the_dataset_classifier_gives_their_label():
+    inputs = keras.Input((8, 8, 1))
+    pixels = keras.layers.Flatten(name="pixels")(inputs)
+    logits = keras.layers.Dense(10, name="logits", kernel_initializer=keras.initializers.Identity())(pixels)
+    model = keras.Model(inputs, logits, name="pixel_reader")
+    reader = metrics.FeatureExtractor(model, "pixels", "logits", info={"dataset": "digits"})
+    assert image_report(LabelWriter(), reader, ["fd"])["values"]["label_accuracy"] == 0.75
+    # A classifier of another dataset cannot judge labels: no label_accuracy rather than a meaningless one.
+    other = metrics.FeatureExtractor(model, "pixels", "logits", info={"dataset": "mnist"})
+    assert "label_accuracy" not in image_report(LabelWriter(), other, ["fd"])["values"]
+
+
 def test_mode_coverage_report_of_2d_mixtures():
     perfect = evaluation.evaluate(Replay(RING_TEST.x), RING_TRAIN, RING_TEST)
     assert perfect["evaluator"]["name"] == "mode_coverage" and perfect["evaluator"]["num_samples"] == 2500

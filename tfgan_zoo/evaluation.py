@@ -12,7 +12,8 @@ the same sample count and the same seed:
 
 Images are compared with the real test split in the features of an evaluator network
 (`metrics.features`): Fréchet distance, KID, classifier score, precision/recall, sliced Wasserstein
-distance, and TSTR for conditional generators. 2-D mixtures get mode coverage (PacGAN's protocol) and
+distance; for conditional generators TSTR and, when the evaluator is a classifier of the same dataset,
+`label_accuracy`, the share of samples it classifies as the label they were generated for. 2-D mixtures get mode coverage (PacGAN's protocol) and
 `gaussian2d` the error of its moments. Time series (light curves) get TSTR and TRTS (train on real, test
 on synthetic) with a fixed 1-D classifier, and the errors of the amplitude and period measured on each
 curve (`metrics.lightcurves`) against the values it was generated for (or, for real rows, drawn with).
@@ -168,16 +169,21 @@ def _curve_metrics(generator, train, test, n, seed):
 
 
 def _image_metrics(generator, train, test, evaluator, n, seed, names):
-    """`(measure(x, y, conditions), about)` for images: `names` against the test split, plus TSTR when conditional."""
+    """`(measure(x, y, conditions), about)` for images: `names` against the test split, plus TSTR when conditional,
+    and the share of samples the evaluator classifies as their label when it is a classifier of this dataset."""
     if not isinstance(evaluator, features.FeatureExtractor):
         evaluator = features.get(evaluator or features.default_evaluator(train.name))
     real = suite.embed(evaluator, test.x[:n])
     conditional = bool(getattr(generator, "num_classes", 0))
+    classifies_labels = conditional and evaluator.logits_layer and evaluator.info.get("dataset") == train.name
 
     def measure(x, y, conditions):
-        values = suite.compare(real, suite.embed(evaluator, x), names, seed=seed)
+        fake = suite.embed(evaluator, x)
+        values = suite.compare(real, fake, names, seed=seed)
         if conditional and y is not None:
             values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)
+            if classifies_labels:
+                values["label_accuracy"] = float(np.mean(np.argmax(fake.logits, axis=1) == y))
         return values
 
     about = {**evaluator.info, "reference": f"first {n} examples of the test split"}
