@@ -13,12 +13,13 @@ DIGITS_TRAIN, DIGITS_TEST = data.load("digits", "train"), data.load("digits", "t
 RING_TRAIN, RING_TEST = data.load("ring8", "train", num_examples=5000), data.load("ring8", "test", num_examples=1000)
 
 
-def pixel_extractor():
-    """Pixels as features and a fixed random linear classifier as logits: enough to test the plumbing."""
+def pixel_extractor(kernel_initializer=None, info=None):
+    """Pixels as features and a fixed linear classifier as logits (random by default): enough to test the plumbing."""
     inputs = keras.Input((8, 8, 1))
     pixels = keras.layers.Flatten(name="pixels")(inputs)
-    logits = keras.layers.Dense(10, name="logits", kernel_initializer=keras.initializers.RandomNormal(seed=0))(pixels)
-    return metrics.FeatureExtractor(keras.Model(inputs, logits, name="pixels"), "pixels", "logits")
+    logits = keras.layers.Dense(10, name="logits",
+                                kernel_initializer=kernel_initializer or keras.initializers.RandomNormal(seed=0))(pixels)
+    return metrics.FeatureExtractor(keras.Model(inputs, logits, name="pixels"), "pixels", "logits", info=info)
 
 
 class Replay:
@@ -134,14 +135,10 @@ class LabelWriter:
 
 
 def test_label_accuracy_is_the_share_of_samples_the_dataset_classifier_gives_their_label():
-    inputs = keras.Input((8, 8, 1))
-    pixels = keras.layers.Flatten(name="pixels")(inputs)
-    logits = keras.layers.Dense(10, name="logits", kernel_initializer=keras.initializers.Identity())(pixels)
-    model = keras.Model(inputs, logits, name="pixel_reader")
-    reader = metrics.FeatureExtractor(model, "pixels", "logits", info={"dataset": "digits"})
+    reader = pixel_extractor(keras.initializers.Identity(), info={"dataset": "digits"})
     assert image_report(LabelWriter(), reader, ["fd"])["values"]["label_accuracy"] == 0.75
     # A classifier of another dataset cannot judge labels: no label_accuracy rather than a meaningless one.
-    other = metrics.FeatureExtractor(model, "pixels", "logits", info={"dataset": "mnist"})
+    other = pixel_extractor(keras.initializers.Identity(), info={"dataset": "mnist"})
     assert "label_accuracy" not in image_report(LabelWriter(), other, ["fd"])["values"]
 
 

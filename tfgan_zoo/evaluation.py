@@ -13,8 +13,8 @@ the same sample count and the same seed:
 Images are compared with the real test split in the features of an evaluator network
 (`metrics.features`): Fréchet distance, KID, classifier score, precision/recall, sliced Wasserstein
 distance; for conditional generators TSTR and, when the evaluator is a classifier of the same dataset,
-`label_accuracy`, the share of samples it classifies as the label they were generated for. 2-D mixtures get mode coverage (PacGAN's protocol) and
-`gaussian2d` the error of its moments. Time series (light curves) get TSTR and TRTS (train on real, test
+`label_accuracy`, the share of samples it classifies as the label they were generated for. 2-D mixtures
+get mode coverage (PacGAN's protocol) and `gaussian2d` the error of its moments. Time series (light curves) get TSTR and TRTS (train on real, test
 on synthetic) with a fixed 1-D classifier, and the errors of the amplitude and period measured on each
 curve (`metrics.lightcurves`) against the values it was generated for (or, for real rows, drawn with).
 
@@ -175,7 +175,7 @@ def _image_metrics(generator, train, test, evaluator, n, seed, names):
         evaluator = features.get(evaluator or features.default_evaluator(train.name))
     real = suite.embed(evaluator, test.x[:n])
     conditional = bool(getattr(generator, "num_classes", 0))
-    classifies_labels = conditional and evaluator.logits_layer and evaluator.info.get("dataset") == train.name
+    classifies_labels = evaluator.logits_layer and evaluator.info.get("dataset") == train.name
 
     def measure(x, y, conditions):
         fake = suite.embed(evaluator, x)
