@@ -68,6 +68,16 @@ def test_linear_decay_reaches_zero_at_the_last_step(tmp_path):
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0)
 
 
+def test_linear_decay_ends_at_the_final_fraction(tmp_path):
+    cfg = tiny_config("train.steps=4", "train.lr_schedule=linear_decay", "train.final_lr_fraction=0.25",
+                      "train.g_learning_rate=0.001", "train.d_learning_rate=0.002")
+    gan, _ = training.train(cfg, tmp_path, verbose=0)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.00025)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0005)
+    with pytest.raises(config.ConfigError, match="final_lr_fraction must lie in"):
+        training.train(tiny_config("train.final_lr_fraction=1.5"), tmp_path / "b", verbose=0)
+
+
 def _first_step(precision):
     """A DCGAN on digits after one update in `precision`, and that update's logs."""
     cfg = config.load(zoo.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",

@@ -119,10 +119,13 @@ def compile_gan(gan, config):
     schedules = ("constant", "linear_decay")
     if t.lr_schedule not in schedules:
         raise config_lib.ConfigError(f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}.")
+    if not 0.0 <= t.final_lr_fraction <= 1.0:
+        raise config_lib.ConfigError(f"train.final_lr_fraction must lie in [0, 1], got {t.final_lr_fraction}.")
 
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
-            learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, updates, end_learning_rate=0.0)
+            learning_rate = keras.optimizers.schedules.PolynomialDecay(
+                learning_rate, updates, end_learning_rate=learning_rate * t.final_lr_fraction)
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
         # float16's narrow range underflows small gradients unless the loss is scaled (bfloat16 needs no scaling).
         return keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
