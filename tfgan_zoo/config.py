@@ -54,7 +54,7 @@ class TrainConfig:
     d_learning_rate: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
-    lr_schedule: str = "constant"  # or "linear_decay": both learning rates fall linearly to `steps`
+    lr_schedule: str = "constant"  # or "linear_decay": both learning rates fall linearly until `steps`
     final_lr_fraction: float = 0.0  # linear_decay: the learning rates at `steps`, as a fraction of their start
     gradient_penalty: float = 0.0
     r1: float = 0.0

@@ -120,7 +120,7 @@ def compile_gan(gan, config):
     if t.lr_schedule not in schedules:
         raise config_lib.ConfigError(f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}.")
     if not 0.0 <= t.final_lr_fraction <= 1.0:
-        raise config_lib.ConfigError(f"train.final_lr_fraction must lie in [0, 1], got {t.final_lr_fraction}.")
+        raise config_lib.ConfigError(f"train.final_lr_fraction must lie in [0, 1] (e.g. 0.2), got {t.final_lr_fraction}.")
 
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
