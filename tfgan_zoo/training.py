@@ -253,13 +253,14 @@ def train(config, workdir, verbose="auto"):
         raise config_lib.ConfigError(
             f"train.checkpoint_every ({checkpoint_every}) must be a multiple of runtime.steps_per_execution "
             f"({config.runtime.steps_per_execution}).")
-    _check_workdir(workdir, config)
     source = load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
     with strategy.scope():
         gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes,
                                     source.metadata.get("condition_ranges")), config)
+    # Only a config that builds and compiles reaches the workdir, so a rejected one leaves no config.yaml behind.
+    _check_workdir(workdir, config)
 
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     run_checkpoints = os.path.join(workdir, "checkpoints")
