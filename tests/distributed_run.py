@@ -19,11 +19,11 @@ if sys.argv[3] == "mirrored":  # multi_worker runs one device per process, with 
 
 import numpy as np  # noqa: E402
 
-from tfgan_zoo import config, training, zoo  # noqa: E402
+from tfgan_zoo import config, paths, training  # noqa: E402
 
 output, name, strategy, *overrides = sys.argv[1:]
 tf.config.experimental.enable_op_determinism()
-cfg = config.load(zoo.config_path(name), [f"runtime.strategy={strategy}", *overrides])
+cfg = config.load(paths.config_path(name), [f"runtime.strategy={strategy}", *overrides])
 gan, history = training.train(cfg, output + ".workdir", verbose=0)
 weights = gan.generator.get_weights() + gan.discriminator.get_weights()
 if gan.ema_generator is not None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tfgan_zoo import config, zoo
+from tfgan_zoo import config, paths
 
 
 def write(tmp_path, text, name="entry.yaml"):
@@ -12,9 +12,9 @@ def write(tmp_path, text, name="entry.yaml"):
 
 
 def test_every_zoo_config_loads():
-    assert "vanilla_ring8" in zoo.config_names()
-    for name in zoo.config_names():
-        assert config.load(zoo.config_path(name)).name == name
+    assert "vanilla_ring8" in paths.config_names()
+    for name in paths.config_names():
+        assert config.load(paths.config_path(name)).name == name
 
 
 def test_yaml_and_overrides_are_typed(tmp_path):
@@ -62,10 +62,10 @@ def test_missing_file_and_unknown_entry():
     with pytest.raises(config.ConfigError, match="does not exist"):
         config.load("no/such.yaml")
     with pytest.raises(config.ConfigError, match="No zoo config named 'vanilla_rnig8'.*vanilla_ring8"):
-        zoo.config_path("vanilla_rnig8")
+        paths.config_path("vanilla_rnig8")
 
 
 def test_saved_config_round_trips(tmp_path):
-    cfg = config.load(zoo.config_path("vanilla_ring8"), ["train.seed=7"])
+    cfg = config.load(paths.config_path("vanilla_ring8"), ["train.seed=7"])
     config.save(cfg, tmp_path / "config.yaml")
     assert config.load(str(tmp_path / "config.yaml")) == cfg

@@ -7,7 +7,7 @@ import tensorflow as tf
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from tfgan_zoo import config, data, latent, training, zoo
+from tfgan_zoo import build, config, data, latent, paths, training
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import dcgan
 
@@ -89,9 +89,9 @@ def pixel_statistics_gap(samples, real):
 
 
 def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path):
-    cfg = config.load(zoo.config_path("dcgan_digits"), ["train.steps=750", "train.steps_per_epoch=250"])
-    source = training.load_source(cfg)
-    untrained = training.build_gan(cfg, source.x.shape[1:])
+    cfg = config.load(paths.config_path("dcgan_digits"), ["train.steps=750", "train.steps_per_epoch=250"])
+    source = build.load_source(cfg)
+    untrained = build.build_gan(cfg, source.x.shape[1:])
     before = pixel_statistics_gap(untrained.sample(500, seed=1), source.x)
     gan, history = training.train(cfg, tmp_path, verbose=0)
     after = pixel_statistics_gap(gan.sample(500, seed=1), source.x)
@@ -101,7 +101,7 @@ def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path):
 
 
 def test_conditional_digits_are_recognisable_as_the_asked_class(tmp_path):
-    cfg = config.load(zoo.config_path("cgan_digits"))
+    cfg = config.load(paths.config_path("cgan_digits"))
     gan, _ = training.train(cfg, tmp_path, verbose=0)
     train, test = data.load("digits"), data.load("digits", "test")
     classifier = LogisticRegression(max_iter=2000).fit(train.x.reshape(len(train.x), -1), train.y)
@@ -120,7 +120,7 @@ def test_rgb_config_trains_on_small_random_rgb_data(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(64):
         Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    cfg = config.load(zoo.config_path("dcgan_cifar10"), [
+    cfg = config.load(paths.config_path("dcgan_cifar10"), [
         "data.source=image_folder", f"data.params={{path: {folder}}}", "data.batch_size=16", "model.channels=8",
         "train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false"])
     gan, _ = training.train(cfg, tmp_path / "run", verbose=0)
@@ -128,9 +128,9 @@ def test_rgb_config_trains_on_small_random_rgb_data(tmp_path):
 
 
 def test_conditional_training_rejects_labels_out_of_range(tmp_path):
-    cfg = config.load(zoo.config_path("cgan_digits"), ["train.steps=1", "train.steps_per_epoch=1"])
-    source = training.load_source(cfg)
-    gan = training.build_gan(cfg, source.x.shape[1:], num_classes=5)
+    cfg = config.load(paths.config_path("cgan_digits"), ["train.steps=1", "train.steps_per_epoch=1"])
+    source = build.load_source(cfg)
+    gan = build.build_gan(cfg, source.x.shape[1:], num_classes=5)
     with pytest.raises(ValueError, match=r"Label \d is out of range: this GAN has 5 classes"):
         gan.check_labels(source.y, len(source.y))
 

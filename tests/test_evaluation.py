@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_zoo import config, data, evaluation, export, metrics, training, zoo
+from tfgan_zoo import config, data, evaluation, export, metrics, paths, training
 
 DIGITS_TRAIN, DIGITS_TEST = data.load("digits", "train"), data.load("digits", "test")
 RING_TRAIN, RING_TEST = data.load("ring8", "train", num_examples=5000), data.load("ring8", "test", num_examples=1000)
@@ -166,29 +166,29 @@ def test_moment_report_of_a_gaussian():
 # ----- workdirs, the model card and the CLI entry -----
 
 def train_workdir(path, source, *overrides):
-    cfg = config.load(zoo.config_path("vanilla_ring8"), [
+    cfg = config.load(paths.config_path("vanilla_ring8"), [
         f"data.source={source}", "data.batch_size=32", "model.generator_units=[16]", "model.discriminator_units=[16]",
         "train.steps=2", "train.steps_per_epoch=2", "runtime.jit_compile=false", "eval.num_samples=100", *overrides])
     training.train(cfg, str(path), verbose=0)
     return path
 
 
-def test_evaluating_a_workdir_writes_the_report_and_fills_the_model_card(tmp_path, capsys):
+def test_evaluating_a_workdir_writes_the_report_and_fills_the_model_card(tmp_path, run_cli):
     workdir = train_workdir(tmp_path, "ring8", "data.num_examples=1000")
     (workdir / "model_card.json").write_text(json.dumps({"name": "ring8_test", "metrics": {}}))
-    assert evaluation.main_evaluate(str(workdir), num_samples=500) == 0
+    status, out, _ = run_cli("evaluate", "--model", workdir, "--num_samples", 500)
+    assert status == 0
     report = json.loads((workdir / "evaluation.json").read_text())
     assert report["model"] == str(workdir) and report["step"] == 2 and report["evaluator"]["num_samples"] == 500
     assert set(report["references"]) == {"real_floor", "noise_0.1", "noise_0.3", "single_class"}
     card = json.loads((workdir / "model_card.json").read_text())
     assert card["name"] == "ring8_test"
     assert card["metrics"] == {key: report[key] for key in ("evaluator", "values", "references")}
-    out = capsys.readouterr().out
     assert "modes_covered" in out and "real_floor" in out and "single_class" in out and "Wrote" in out
 
 
 def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_another_evaluator(
-        tmp_path, monkeypatch, capsys):
+        tmp_path, monkeypatch, run_cli):
     workdir = train_workdir(tmp_path / "run", "digits")
 
     def offline(**kwargs):
@@ -196,8 +196,8 @@ def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_anot
         raise Exception("URL fetch failure on https://storage.googleapis.com/...")
 
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
-    assert evaluation.main_evaluate(str(workdir), num_samples=100) == 1  # digits default to InceptionV3
-    assert "InceptionV3's ImageNet weights" in capsys.readouterr().err
+    status, _, err = run_cli("evaluate", "--model", workdir, "--num_samples", 100)  # digits default to InceptionV3
+    assert status == 1 and "InceptionV3's ImageNet weights" in err
     # Any evaluator folder with a model card works.
     folder = tmp_path / "pixels"
     folder.mkdir()
@@ -206,8 +206,8 @@ def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_anot
     (folder / "model_card.json").write_text(json.dumps({
         "name": "pixels", "file": "pixels.keras", "feature_layer": "pixels", "logits_layer": "logits",
         "input_range": [-1, 1], "test_accuracy": 0.1}))
-    assert evaluation.main_evaluate(str(workdir), evaluator=str(folder), num_samples=100) == 0
-    assert "at step 2 on digits: pixels, test accuracy 10.00%; 100 samples per row" in capsys.readouterr().out
+    status, out, _ = run_cli("evaluate", "--model", workdir, "--evaluator", folder, "--num_samples", 100)
+    assert status == 0 and "at step 2 on digits: pixels, test accuracy 10.00%; 100 samples per row" in out
 
 
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path):

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_zoo import config, evaluation, export, plots, training, zoo
+from tfgan_zoo import config, evaluation, export, paths, plots, signatures, training, zoo
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false", "data.num_examples=256"]
@@ -48,7 +48,7 @@ print("golden ok", samples.shape)
 
 
 def train_run(workdir, name, *overrides):
-    return training.train(config.load(zoo.config_path(name), TINY + list(overrides)), workdir, verbose=0)[0]
+    return training.train(config.load(paths.config_path(name), TINY + list(overrides)), workdir, verbose=0)[0]
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_load_pretrained_samples_what_the_gan_samples(request, fixture, labels):
 def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch):
     _, entry = points
     monkeypatch.setenv("TFGAN_ZOO_MODELS", str(entry.parent))
-    assert zoo.shipped_entries() == [entry]
+    assert paths.shipped_entries() == [entry]
     assert zoo.load_pretrained("ring_tiny").sample(5, seed=1).shape == (5, 2)
     ((name, family, dataset, version, metrics),) = zoo.describe_entries()
     assert (name, family, dataset, version, metrics) == ("ring_tiny", "vanilla", "ring8", 1, "not evaluated")
@@ -187,7 +187,7 @@ def test_reexport_adds_a_version_and_keeps_the_old_one(conditional, tmp_path):
     (entry / "model_card.json").write_text(
         json.dumps({**json.loads((entry / "model_card.json").read_text()), "notes": "Kept across exports."}))
     export.export(workdir, entry)
-    assert zoo.versions(entry) == [1, 2]
+    assert paths.versions(entry) == [1, 2]
     card = json.loads((entry / "model_card.json").read_text())
     assert card["version"] == 2 and card["training"]["steps"] == 2 and card["notes"] == "Kept across exports."
     assert json.loads((entry / "golden.json").read_text())["version"] == 2
@@ -200,13 +200,13 @@ def test_reexport_adds_a_version_and_keeps_the_old_one(conditional, tmp_path):
 
 def test_padded_training_images_are_exported_at_the_data_shape(conditional):
     gan = conditional[0]
-    _, sample_shape = export.export_archive(gan, padding=((1, 2), (2, 1)))  # as for 5x5 images padded to 8x8
+    _, sample_shape = signatures.export_archive(gan, padding=((1, 2), (2, 1)))  # as for 5x5 images padded to 8x8
     assert sample_shape == [5, 5, 1]
 
 
 def test_samples_are_clipped_to_the_value_range(conditional, tmp_path):
     gan = conditional[0]
-    archive, _ = export.export_archive(gan, value_range=(-0.01, 0.01))
+    archive, _ = signatures.export_archive(gan, value_range=(-0.01, 0.01))
     archive.write_out(str(tmp_path / "clipped"), verbose=False)
     z, label = tf.constant(gan.latent(8, tf.constant([0, 0], tf.int64))), tf.range(8, dtype=tf.int32) % gan.num_classes
     unclipped = gan.generate(z, label).numpy()
@@ -296,7 +296,7 @@ def test_the_grpc_request_of_the_client_carries_the_inputs(conditional):
     assert tf.make_ndarray(request.inputs["label"]).tolist() == [7] * 4
 
 
-@pytest.mark.parametrize("entry", zoo.shipped_entries(), ids=lambda entry: entry.name)
+@pytest.mark.parametrize("entry", paths.shipped_entries(), ids=lambda entry: entry.name)
 def test_shipped_entry(entry):
     """Every shipped generator: card fields, contract signatures, plain-TensorFlow loading, golden outputs."""
     check_entry(entry)

@@ -11,7 +11,7 @@ import tensorflow as tf
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from tfgan_zoo import config, data, evaluation, export, plots, training, zoo
+from tfgan_zoo import build, config, data, evaluation, export, paths, plots, training, zoo
 from tfgan_zoo.metrics import lightcurves
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ def test_dataset_carries_labels_and_conditions_with_each_example():
 def test_a_config_naming_conditions_the_data_lacks_is_an_error():
     cfg = _config(["data.source=ring8", "model.family=vanilla"])
     with pytest.raises(config.ConfigError, match="model.conditions names amplitude, period"):
-        training.build_gan(cfg, (2,), 8, data.load("ring8", num_examples=1).metadata.get("condition_ranges"))
+        build.build_gan(cfg, (2,), 8, data.load("ring8", num_examples=1).metadata.get("condition_ranges"))
 
 
 # ----- a tiny trained run: conditions through training, sampling, saving, export and evaluation -----
@@ -173,7 +173,7 @@ def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
 
 
 def test_the_shipped_entry_tracks_the_requested_period():
-    entry = zoo.models_dir() / "cgan_lightcurves"
+    entry = paths.models_dir() / "cgan_lightcurves"
     if not entry.exists():
         pytest.skip("saved_models/cgan_lightcurves is not exported")
     model = zoo.load_pretrained(str(entry))

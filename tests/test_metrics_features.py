@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_zoo import data, metrics
-from tfgan_zoo.metrics import features
+from tfgan_zoo import data, metrics, paths
 
 RNG = np.random.default_rng(0)
 
@@ -59,7 +58,7 @@ def test_an_unknown_evaluator_lists_the_shipped_ones():
 
 
 def test_the_shipped_evaluator_matches_its_card():
-    folder = features.evaluators_dir() / "fashion_mnist_classifier"
+    folder = paths.evaluators_dir() / "fashion_mnist_classifier"
     card = json.loads((folder / "model_card.json").read_text())
     assert card["test_accuracy"] >= 0.92
     assert (folder / card["file"]).stat().st_size < 2_000_000

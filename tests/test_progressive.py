@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_zoo import callbacks, config, data, training, zoo
+from tfgan_zoo import build, config, data, paths, training
 from tfgan_zoo.networks import progressive
 
 # 16 real images per step: 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
@@ -19,13 +19,13 @@ EXPECTED_GROWTH = [(0, 1.0)] * 4 + [(1, 0.0), (1, 0.25), (1, 0.5), (1, 0.75)] + 
 
 
 def tiny_config(*overrides):
-    return config.load(zoo.config_path("pggan_digits"), TINY + list(overrides))
+    return config.load(paths.config_path("pggan_digits"), TINY + list(overrides))
 
 
 def tiny_gan(*overrides):
     cfg = tiny_config(*overrides)
-    source = training.load_source(cfg)
-    return training.compile_gan(training.build_gan(cfg, source.x.shape[1:], source.num_classes), cfg), source
+    source = build.load_source(cfg)
+    return build.compile_gan(build.build_gan(cfg, source.x.shape[1:], source.num_classes), cfg), source
 
 
 def blocky(images):
@@ -79,7 +79,7 @@ def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step():
                       for layer in progressive.growth_layers(gan)}
             assert len(states) == 1 and len(progressive.growth_layers(gan)) == 4  # G, EMA G, D, reals agree
 
-    growth = callbacks.ProgressiveGrowth(64, 64, images_per_step=16)
+    growth = progressive.ProgressiveGrowth(64, 64, images_per_step=16)
     gan.fit(data.make_dataset(source, 16, labels=False), steps_per_epoch=12, epochs=1, verbose=0,
             callbacks=[growth, Record()])
     assert [state for state, _, _ in seen] == EXPECTED_GROWTH
@@ -136,5 +136,5 @@ def test_images_are_padded_with_background_and_cropped_back():
     assert np.all(source.x[:, :2] == -1.0)
     np.testing.assert_array_equal(data.crop_padding(source.x, source.metadata["padding"]),
                                   data.load("digits", num_examples=4).x)
-    cfg = config.load(zoo.config_path("pggan_fashion_mnist"))
+    cfg = config.load(paths.config_path("pggan_fashion_mnist"))
     assert cfg.data.params == {"pad_to": 32} and cfg.model.family == "progressive"

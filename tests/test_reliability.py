@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,7 +16,7 @@ from PIL import Image
 from test_distribute import free_ports
 from test_training import TINY, all_weights, tiny_config
 
-from tfgan_zoo import config, data, health, training
+from tfgan_zoo import build, config, data, health, training, workdirs
 
 # The CLI, with op determinism on, so that a resumed run can be compared with an uninterrupted one.
 CLI = "import tensorflow as tf; tf.config.experimental.enable_op_determinism(); from tfgan_zoo import cli; cli.run()"
@@ -50,9 +49,9 @@ def finish(process, log_path):
 
 def restored_gan(workdir, cfg):
     """The GAN of `cfg` at the newest readable checkpoint of `workdir`."""
-    gan = training.compile_gan(training.build_gan(cfg, (2,), 8), cfg)
+    gan = build.compile_gan(build.build_gan(cfg, (2,), 8), cfg)
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
-    training.restore_latest(checkpoint, str(workdir / "checkpoints"))
+    workdirs.restore_latest(checkpoint, str(workdir / "checkpoints"))
     return gan
 
 
@@ -145,8 +144,8 @@ def test_a_winning_discriminator_is_reported(tmp_path, caplog):
 
 def test_collapsed_samples_are_reported(tmp_path):
     cfg = tiny_config("model.ema_decay=0")
-    source = training.load_source(cfg)
-    gan = training.build_gan(cfg, (2,), 8)
+    source = build.load_source(cfg)
+    gan = build.build_gan(cfg, (2,), 8)
     output = gan.generator.layers[-2]  # the last Dense, before the Reshape
     output.kernel.assign(tf.zeros_like(output.kernel))
     output.bias.assign([1.0, 0.0])  # every sample on one of the 8 modes
@@ -251,7 +250,7 @@ def test_a_conditional_config_on_unlabelled_data(tmp_path):
 @pytest.fixture(scope="module")
 def conditional_gan():
     cfg = tiny_config("model.conditional=true")
-    return training.compile_gan(training.build_gan(cfg, (2,), 8), cfg)
+    return build.compile_gan(build.build_gan(cfg, (2,), 8), cfg)
 
 
 def test_data_of_the_wrong_shape_range_or_labels(conditional_gan):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_zoo import config, data, training, zoo
+from tfgan_zoo import build, config, data, paths, training
 
 TINY = ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[16, 16]",
         "model.discriminator_units=[16, 16]", "train.steps_per_epoch=2", "runtime.jit_compile=false",
@@ -14,7 +14,7 @@ TINY = ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[
 
 
 def tiny_config(*overrides):
-    return config.load(zoo.config_path("vanilla_ring8"), TINY + list(overrides))
+    return config.load(paths.config_path("vanilla_ring8"), TINY + list(overrides))
 
 
 def all_weights(gan):
@@ -80,10 +80,10 @@ def test_linear_decay_ends_at_the_final_fraction(tmp_path):
 
 def _first_step(precision):
     """A DCGAN on digits after one update in `precision`, and that update's logs."""
-    cfg = config.load(zoo.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",
+    cfg = config.load(paths.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",
                                                        "model.channels=8", "data.batch_size=32"])
-    source = training.load_source(cfg)
-    gan = training.compile_gan(training.build_gan(cfg, source.x.shape[1:]), cfg)
+    source = build.load_source(cfg)
+    gan = build.compile_gan(build.build_gan(cfg, source.x.shape[1:]), cfg)
     history = gan.fit(data.make_dataset(source.x, 32), steps_per_epoch=1, epochs=1, verbose=0)
     return gan, {name: values[0] for name, values in history.history.items()}
 
@@ -114,6 +114,6 @@ def test_unknown_precision(tmp_path):
 def test_pack_must_divide_the_batch_and_suits_the_vanilla_family(tmp_path):
     with pytest.raises(config.ConfigError, match=r"data.batch_size \(64\) must be a multiple of model.pack \(3\)"):
         training.train(tiny_config("train.steps=2", "model.pack=3"), tmp_path / "a", verbose=0)
-    with pytest.raises(config.ConfigError, match="model.pack .* vanilla family, not dcgan"):
-        training.build_networks(config.load(zoo.config_path("dcgan_digits"), ["model.pack=2"]).model, (8, 8, 1), 0)
+    with pytest.raises(config.ConfigError, match=r"model.pack \(2\) is an option of the vanilla family, not dcgan"):
+        build.build_gan(config.load(paths.config_path("dcgan_digits"), ["model.pack=2"]), (8, 8, 1))
     assert not (tmp_path / "a" / "checkpoints").exists()

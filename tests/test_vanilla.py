@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from tfgan_zoo import config, metrics, training, zoo
+from tfgan_zoo import build, config, metrics, paths, training
 
 
 def test_short_ring_run_covers_all_eight_modes(tmp_path):
-    cfg = config.load(zoo.config_path("vanilla_ring8"), [
+    cfg = config.load(paths.config_path("vanilla_ring8"), [
         "train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128"])
     gan, history = training.train(cfg, tmp_path, verbose=0)
-    source = training.load_source(cfg, "test")
+    source = build.load_source(cfg, "test")
     result = metrics.mode_coverage(gan.sample(2500, seed=7), source.metadata["centers"], source.metadata["std"])
     assert result["modes_covered"] == 8, result
     assert result["high_quality"] > 0.8, result
@@ -18,12 +18,12 @@ def test_short_ring_run_covers_all_eight_modes(tmp_path):
 
 
 def test_gaussian2d_learns_the_mean_and_covariance(tmp_path):
-    cfg = config.load(zoo.config_path("vanilla_gaussian2d"), ["train.steps=2000"])
+    cfg = config.load(paths.config_path("vanilla_gaussian2d"), ["train.steps=2000"])
     gan, history = training.train(cfg, tmp_path, verbose=0)
     errors = metrics.moment_errors(gan.sample(20000, seed=1), [1.0, -1.0], [[1.0, 0.5], [0.5, 2.0]])
     assert errors["mean_error"] < 0.25, errors
     assert errors["cov_error"] < 0.5, errors
-    untrained = training.build_gan(cfg, (2,))
+    untrained = build.build_gan(cfg, (2,))
     before = metrics.moment_errors(untrained.sample(20000, seed=1), [1.0, -1.0], [[1.0, 0.5], [0.5, 2.0]])
     assert errors["mean_error"] + errors["cov_error"] < 0.3 * (before["mean_error"] + before["cov_error"])
     assert np.isfinite(history.history["cov_error"][-1])

@@ -1,4 +1,5 @@
-"""Keras callbacks of a training run: checkpoints, sample pictures, the loss plot (metrics: `tfgan_zoo.metrics`)."""
+"""Keras callbacks of a training run: checkpoints, sample pictures, the loss plot (metrics: `tfgan_zoo.metrics`;
+a family's own, such as progressive growth: its `networks` module)."""
 
 import os
 
@@ -7,7 +8,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_zoo import plots
-from tfgan_zoo.networks import progressive
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -96,36 +96,3 @@ class HistoryPlot(keras.callbacks.Callback):
         if os.path.exists(self.csv_path):
             with open(self.png_path, "wb") as f:
                 f.write(plots.history_png(self.csv_path))
-
-
-class ProgressiveGrowth(keras.callbacks.Callback):
-    """Drives the growth of a progressive GAN inside one `fit`: before each step, sets the level and fade-in
-    alpha that `progressive.growth_at` gives for the real images seen so far (`images_per_step` per step).
-    With a `picture(step)` (PNG bytes) and a `directory`, writes `level_<side>x<side>.png` there as each level
-    ends, and for the level reached at the end of training once it is stable."""
-
-    def __init__(self, stable_images, transition_images, images_per_step, picture=None, directory=None):
-        super().__init__()
-        self.stable_images, self.transition_images, self.images_per_step = (
-            stable_images, transition_images, images_per_step)
-        self.picture, self.directory = picture, directory
-
-    def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.step.numpy())
-        num_levels = progressive.growth_layers(self.model)[0].num_levels
-        level, alpha = progressive.growth_at(step * self.images_per_step, num_levels, self.stable_images,
-                                             self.transition_images)
-        if level > progressive.growth(self.model)[0]:
-            self.save_picture(step)
-        progressive.set_growth(self.model, level, alpha)
-
-    def on_train_end(self, logs=None):
-        if progressive.growth(self.model)[1] == 1.0:
-            self.save_picture(int(self.model.step.numpy()))
-
-    def save_picture(self, step):
-        if self.picture is None:
-            return
-        side = 4 * 2 ** progressive.growth(self.model)[0]
-        with open(os.path.join(self.directory, f"level_{side}x{side}.png"), "wb") as f:
-            f.write(self.picture(step))

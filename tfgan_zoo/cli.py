@@ -1,10 +1,14 @@
 """The `tfgan-zoo` command line: `train`, `evaluate`, `export`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
 import os
+import pathlib
 import sys
 
 import numpy as np
+import tensorflow as tf
 from absl import app, flags
+
+from tfgan_zoo import cards, config, evaluation, export, health, latent, metrics, paths, plots, training, zoo
 
 flags.DEFINE_string("config", "vanilla_ring8", "Zoo config: an entry name (see `list`) or a YAML path.")
 flags.DEFINE_string("workdir", None, "Directory of the run (default: runs/<config name>). Re-running resumes it.")
@@ -44,9 +48,7 @@ commands:
 
 
 def _train():
-    from tfgan_zoo import config, training, zoo
-
-    cfg = config.load(zoo.config_path(FLAGS.config), FLAGS.set)
+    cfg = config.load(paths.config_path(FLAGS.config), FLAGS.set)
     workdir = FLAGS.workdir or os.path.join("runs", cfg.name)
     verbose = FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose)
     training.train(cfg, workdir, verbose=verbose)
@@ -55,10 +57,8 @@ def _train():
 
 
 def _list():
-    from tfgan_zoo import zoo
-
     _table("Configs (zoo_configs/)", ("config", "family", "data", "conditional", "steps"), zoo.describe_configs())
-    _table(f"Shipped generators ({zoo.models_dir()})", ("entry", "family", "data", "version", "metrics"),
+    _table(f"Shipped generators ({paths.models_dir()})", ("entry", "family", "data", "version", "metrics"),
            zoo.describe_entries())
     _table("Evaluators (networks that measure generators)", ("evaluator", "data", "test accuracy"),
            zoo.describe_evaluators())
@@ -75,8 +75,6 @@ def _table(title, header, rows):
 
 
 def _export():
-    from tfgan_zoo import export
-
     if not FLAGS.workdir or not FLAGS.output:
         raise ValueError("export needs --workdir (a training run) and --output (saved_models/<entry>).")
     path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint)
@@ -91,8 +89,6 @@ def _labels_for(model, n):
         return None, None
     if FLAGS.label is not None:
         return np.full(n, FLAGS.label), None
-    from tfgan_zoo import plots
-
     return plots.class_rows(model.num_classes, n), model.num_classes
 
 
@@ -121,8 +117,6 @@ def _conditions(model):
 
 
 def _sample():
-    from tfgan_zoo import plots, zoo
-
     model = zoo.load_pretrained(FLAGS.model)
     labels, rows = _labels_for(model, FLAGS.num)
     n = FLAGS.num if labels is None else len(labels)
@@ -133,8 +127,6 @@ def _sample():
 
 
 def _interpolate():
-    from tfgan_zoo import latent, plots, zoo
-
     model = zoo.load_pretrained(FLAGS.model)
     steps = 10
     ends = np.random.default_rng(FLAGS.seed).standard_normal((FLAGS.num, 2, model.latent_dim))
@@ -147,10 +139,6 @@ def _interpolate():
 
 
 def _arithmetic():
-    import tensorflow as tf
-
-    from tfgan_zoo import latent, plots, zoo
-
     model = zoo.load_pretrained(FLAGS.model)
     if model.num_classes:
         raise ValueError("arithmetic is for unconditional models: a conditional model's z does not carry the class.")
@@ -166,14 +154,15 @@ def _arithmetic():
 
 
 def _evaluate():
-    from tfgan_zoo import evaluation
-
     if not FLAGS.model:
         raise ValueError("evaluate needs --model: a training workdir or a saved_models/<entry> folder.")
-    status = evaluation.main_evaluate(FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples,
-                                      seed=FLAGS.seed)
-    if status:
-        sys.exit(status)
+    report = evaluation.evaluate_model(FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples,
+                                       seed=FLAGS.seed)
+    print(cards.format_table(report))
+    written = pathlib.Path(report["model"]) / evaluation.REPORT_FILE
+    card = written.parent / paths.CARD_FILE
+    print(f"Wrote {written}" + (f" and the metrics of {card}" if card.exists() else "")
+          + f" ({report['timings_s']['total']:.0f} s).")
 
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "list": _list, "sample": _sample,
@@ -183,11 +172,10 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "list": _
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else ""))
-    from tfgan_zoo import config, health
-
     try:
         COMMANDS[argv[1]]()
-    except (config.ConfigError, OSError, ValueError, health.TrainingDiverged) as error:
+    except (config.ConfigError, OSError, ValueError, health.TrainingDiverged,
+            metrics.EvaluatorUnavailableError) as error:
         sys.exit(f"tfgan-zoo {argv[1]}: {error}")
 
 

@@ -26,18 +26,16 @@ workdir (its latest checkpoint) or a shipped entry and writes `evaluation.json` 
 
 import copy
 import functools
-import json
 import pathlib
 import shlex
-import sys
 import time
 
 import numpy as np
 from scipy import ndimage
 
-from tfgan_zoo import config as config_lib, export, metrics, training, zoo
-from tfgan_zoo.gan import condition_values
+from tfgan_zoo import build, cards, config as config_lib, metrics, paths, zoo
 from tfgan_zoo.metrics import features, lightcurves, suite, tstr
+from tfgan_zoo.sampling import condition_values
 
 NUM_SAMPLES = {"images": 10_000, "points": 2_500, "curves": 2_000}
 NOISE_STDDEVS = (0.1, 0.3)
@@ -196,17 +194,17 @@ def _image_metrics(generator, train, test, evaluator, n, seed, names):
 def model_config(path):
     """`(folder, config)` of a training workdir (`config.yaml`) or a shipped entry (its card's `config`).
 
-    A bare name that is not a folder here is an entry of `zoo.models_dir()`.
+    A bare name that is not a folder here is an entry of `paths.models_dir()`.
     """
-    folder = zoo.resolve(path)
+    folder = paths.resolve(path)
     if (folder / "config.yaml").exists():
         return folder, config_lib.load(str(folder / "config.yaml"))
-    if (folder / "model_card.json").exists():
-        card = json.loads((folder / "model_card.json").read_text())
+    if (folder / paths.CARD_FILE).exists():
+        card = cards.read_card(folder)
         # The run's config is its zoo config plus the `--set` overrides of the card's reproducing command.
         args = shlex.split(card["training"]["command"])
         overrides = [value for flag, value in zip(args, args[1:]) if flag == "--set"]
-        return folder, config_lib.load(zoo.config_path(pathlib.Path(card["config"]).stem), overrides)
+        return folder, config_lib.load(paths.config_path(pathlib.Path(card["config"]).stem), overrides)
     raise FileNotFoundError(
         f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
         "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
@@ -226,52 +224,16 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
         raise ValueError(f"{folder} trains on padded images; evaluate its export, which crops them back: "
                          f"`tfgan-zoo export --workdir {folder} --output saved_models/<entry>`, then "
                          "`tfgan-zoo evaluate --model saved_models/<entry>`.")
-    train, test = training.load_source(config, "train"), training.load_source(config, "test")
+    train, test = build.load_source(config, "train"), build.load_source(config, "test")
     generator = zoo.load_pretrained(str(folder))  # a workdir's GAN at its latest checkpoint, or a shipped entry
     report = {"model": str(folder)}
     if hasattr(generator, "step"):
         report["step"] = int(generator.step.numpy())
     report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
-    export.write_json(folder / REPORT_FILE, report)
-    card_path = folder / zoo.CARD_FILE
+    cards.write_json(folder / REPORT_FILE, report)
+    card_path = folder / paths.CARD_FILE
     if card_path.exists():
-        card = json.loads(card_path.read_text())
+        card = cards.read_card(folder)
         card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
-        export.write_card(folder, card)
+        cards.write_card(folder, card)
     return report
-
-
-def format_table(report):
-    """The report as a text table: one row for the generator, one per reference."""
-    rows = {"generator": report["values"], **report["references"]}
-    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
-    about = report["evaluator"]
-    title = report.get("model", "generator") + (f" at step {report['step']}" if "step" in report else "")
-    title += f" on {report['dataset']}: {about['name']}"
-    title += f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
-    title += f"; {about['num_samples']} samples per row"
-    title += f", against the {about['reference']}" if "reference" in about else ""
-    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)]
-                                   for name, values in rows.items()]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join([title] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
-                                          for i, (cell, width) in enumerate(zip(row, widths))) for row in table])
-
-
-def _number(value):
-    return "-" if value is None else f"{value:.4g}"
-
-
-def main_evaluate(model_path, evaluator=None, num_samples=None, seed=0):
-    """`tfgan-zoo evaluate`: evaluates, prints the table and where the report went; returns the exit status."""
-    try:
-        report = evaluate_model(model_path, evaluator=evaluator, num_samples=num_samples, seed=seed)
-    except features.EvaluatorUnavailableError as error:
-        print(f"tfgan-zoo evaluate: {error}", file=sys.stderr)
-        return 1
-    print(format_table(report))
-    written = pathlib.Path(report["model"]) / REPORT_FILE
-    card = written.parent / "model_card.json"
-    print(f"Wrote {written}" + (f" and the metrics of {card}" if card.exists() else "") +
-          f" ({report['timings_s']['total']:.0f} s).")
-    return 0

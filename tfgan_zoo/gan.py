@@ -12,10 +12,9 @@ global batch and sliced per replica, so a run resumed from a checkpoint and a ru
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import losses
+from tfgan_zoo import losses, sampling
 
 # Distinct streams of randomness within one step, folded into the (seed, step) key.
 _LATENT, _ALPHA, _INSTANCE_NOISE, _LABEL_NOISE, _LABEL_FLIP, _GENERATOR_LATENT = range(6)
@@ -54,25 +53,8 @@ def _global_norm(gradients, optimizer):
     return norm
 
 
-def condition_values(ranges, given, n, seed):
-    """The continuous conditions of a generator trained on `ranges` (name -> (min, max)) as float32 `[n]` arrays:
-    the values `given` (name -> one value or `n`), and uniform draws over the trained range, keyed by `seed`,
-    for those not given."""
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(ranges))
-    if unknown:
-        raise ValueError(f"Unknown condition(s) {', '.join(unknown)}: this generator takes "
-                         f"{', '.join(ranges) or 'no continuous conditions'}.")
-    rng = np.random.default_rng([seed, len(ranges)])
-    values = {}
-    for name, (low, high) in ranges.items():
-        drawn = rng.uniform(low, high, n)  # drawn for every name, so giving one value leaves the others' draws alone
-        values[name] = np.broadcast_to(np.asarray(given.get(name, drawn), np.float32), (n,))
-    return values
-
-
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
-class GAN(keras.Model):
+class GAN(sampling.Sampler, keras.Model):
     """A generator and a discriminator trained adversarially with `fit`.
 
     Args:
@@ -201,15 +183,15 @@ class GAN(keras.Model):
         outputs = self.discriminator(self._network_inputs(samples, labels, conditions), training=training)
         return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, None)
 
-    def latent(self, n, seed):
-        """`n` latent vectors from a stateless seed of shape [2]."""
-        z = tf.random.stateless_normal([n, self.latent_dim], seed)
-        if self.latent_distribution == "spherical":
-            z = tf.math.l2_normalize(z, axis=1) * self.latent_dim ** 0.5
-        return z
+    @property
+    def inference_generator(self):
+        """The generator that samples, exports and `call` use: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
+        """Samples for `z` (or `[z, label, conditions]`, as `_generator_inputs` makes them) from the inference
+        generator, so `gan.predict(z)` gives what `sample` and the exported `serving_default` give."""
+        return self.inference_generator(inputs, training=training)
 
     # ----- the update -----
 
@@ -357,32 +339,10 @@ class GAN(keras.Model):
 
     def generate(self, z, labels=None, conditions=None, use_ema=True):
         """Samples for latent vectors `z` (and `labels` when conditional, and `conditions` {name: value or
-        values} for each continuous condition), from the EMA generator if any."""
-        generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
-        z = tf.convert_to_tensor(z, tf.float32)
-        if self.num_classes:
-            labels = self.check_labels(labels, len(z))
-        conditions = {name: np.broadcast_to(np.asarray(value, np.float32), (len(z),))
-                      for name, value in (conditions or {}).items()}
+        values} for each continuous condition), from the EMA generator unless `use_ema` is false."""
+        generator = self.inference_generator if use_ema else self.generator
+        z, labels, conditions = self.checked_inputs(z, labels, conditions)
         return generator(self._generator_inputs(z, labels, **conditions), training=False)
-
-    def sample(self, n, seed=0, labels=None, conditions=None, use_ema=True):
-        """`n` samples as a numpy array; the same `seed` gives the same samples. Continuous conditions left
-        out of `conditions` are drawn uniformly over their trained ranges (see `condition_values`)."""
-        z = self.latent(n, tf.constant([seed, 0], tf.int64))
-        conditions = condition_values(self.conditions, conditions, n, seed)
-        return keras.ops.convert_to_numpy(self.generate(z, labels, conditions, use_ema))
-
-    def check_labels(self, labels, n):
-        """Labels as an int32 tensor of length `n`, or a clear error when they are missing or out of range."""
-        if labels is None:
-            raise ValueError(f"This GAN is conditional: pass `labels`, integers in [0, {self.num_classes}).")
-        labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
-        bad = labels[(labels < 0) | (labels >= self.num_classes)]
-        if bad.size:
-            raise ValueError(f"Label {bad[0]} is out of range: this GAN has {self.num_classes} classes, "
-                             f"so labels must be in [0, {self.num_classes - 1}].")
-        return tf.constant(labels)
 
     # ----- serialization -----
 

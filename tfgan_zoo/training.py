@@ -1,171 +1,13 @@
-"""From a config to a trained GAN: build the networks, compile the update, and run a resumable `fit`."""
+"""From a config to a trained GAN in a workdir: one resumable `fit` with the zoo's callbacks."""
 
-import contextlib
 import functools
 import os
-import re
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from tfgan_zoo import callbacks, config as config_lib, data, distribute, health, metrics
-from tfgan_zoo.gan import GAN
-from tfgan_zoo.networks import conv1d, dcgan, mlp, progressive
-
-FAMILIES = ("vanilla", "dcgan", "progressive", "timeseries")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# The rank of the samples each family's networks take: images [H, W, C], series [T, C]; vanilla takes any.
-_SAMPLE_RANKS = {"dcgan": 3, "progressive": 3, "timeseries": 2}
-
-
-def build_networks(model_config, sample_shape, num_classes, sync_batch_norm=False, num_conditions=0):
-    """The generator and discriminator of `model_config.family` for samples of `sample_shape`, conditioned on
-    `num_classes` labels and `num_conditions` continuous conditions."""
-    if model_config.family not in FAMILIES:
-        raise config_lib.ConfigError(
-            f"Unknown model.family {model_config.family!r}; choose one of {', '.join(FAMILIES)}.")
-    m = model_config
-    rank = _SAMPLE_RANKS.get(m.family, len(sample_shape))
-    if len(sample_shape) != rank:
-        kind = "images [H, W, C]" if rank == 3 else "series [T, C]"
-        raise config_lib.ConfigError(f"model.family {m.family} needs {kind}; the data has samples of shape "
-                                     f"{list(sample_shape)}. Use model.family vanilla for it.")
-    if m.pack > 1 and m.family != "vanilla":
-        raise config_lib.ConfigError(f"model.pack ({m.pack}) is an option of the vanilla family, not {m.family}.")
-    if num_conditions and m.family != "timeseries":
-        raise config_lib.ConfigError(f"model.conditions {m.conditions} need model.family timeseries; "
-                                     f"{m.family} networks take labels only.")
-    if m.family == "timeseries":
-        return (conv1d.generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling,
-                                 sync_batch_norm),
-                conv1d.discriminator(sample_shape, m.channels, num_classes, num_conditions, m.conditioning,
-                                     batch_norm=m.batch_norm, spectral_norm=m.spectral_norm,
-                                     minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
-                                     sync_batch_norm=sync_batch_norm))
-    if m.family == "progressive":
-        return (progressive.generator(m.latent_dim, sample_shape, m.channels, num_classes),
-                progressive.discriminator(sample_shape, m.channels, num_classes, m.conditioning))
-    if m.family == "dcgan":
-        generator = dcgan.generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm)
-        discriminator = dcgan.discriminator(
-            sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
-            spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
-            sync_batch_norm=sync_batch_norm)
-        return generator, discriminator
-    # Coordinates are unbounded; images live in [-1, 1].
-    output_activation = None if len(sample_shape) == 1 else "tanh"
-    generator = mlp.generator(model_config.latent_dim, sample_shape, model_config.generator_units, num_classes,
-                              output_activation=output_activation)
-    discriminator = mlp.discriminator(
-        sample_shape, model_config.discriminator_units, num_classes, spectral_norm=model_config.spectral_norm,
-        minibatch_stddev=model_config.minibatch_stddev,
-        minibatch_discrimination=model_config.minibatch_discrimination, dropout=model_config.dropout,
-        pack=model_config.pack)
-    return generator, discriminator
-
-
-def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
-    """An uncompiled `GAN` for `config`; conditional when `config.model.conditional`, and on the continuous
-    conditions `config.model.conditions`, whose trained ranges `condition_ranges` (name -> (min, max), the
-    data's `metadata["condition_ranges"]`) gives."""
-    if config.model.conditional and not num_classes:
-        raise config_lib.ConfigError(f"model.conditional is true but the data ({config.data.source}) has no labels: "
-                                     "use a labelled source or set model.conditional=false.")
-    condition_ranges = condition_ranges or {}
-    missing = [name for name in config.model.conditions if name not in condition_ranges]
-    if missing:
-        raise config_lib.ConfigError(
-            f"model.conditions names {', '.join(missing)}, which the data ({config.data.source}) lacks; its "
-            f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[].")
-    num_classes = num_classes if config.model.conditional else 0
-    keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
-    with _dtype_policy(config.runtime.precision):
-        generator, discriminator = build_networks(config.model, sample_shape, num_classes,
-                                                  config.runtime.sync_batch_norm, len(config.model.conditions))
-    generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
-    real_transform = progressive.real_images(sample_shape) if config.model.family == "progressive" else None
-    return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
-               seed=config.train.seed, latent_distribution=config.model.latent_distribution,
-               real_transform=real_transform,
-               conditions={name: condition_ranges[name] for name in config.model.conditions})
-
-
-@contextlib.contextmanager
-def _dtype_policy(precision):
-    """Layers built inside compute in `precision` (their weights stay float32, Keras' mixed precision)."""
-    if precision not in PRECISIONS:
-        raise config_lib.ConfigError(f"Unknown runtime.precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def _float32_outputs(network):
-    """`network` with float32 outputs, so losses, penalties and samples stay in full precision."""
-    if all(output.dtype == "float32" for output in network.outputs):
-        return network
-    outputs = [keras.layers.Activation("linear", dtype="float32", name=f"{output.name.split('/')[0]}_float32")(output)
-               for output in network.outputs]
-    return keras.Model(network.inputs, outputs if len(outputs) > 1 else outputs[0], name=network.name)
-
-
-def compile_gan(gan, config):
-    """Compiles `gan` with the optimizers, loss and tricks of `config.train`."""
-    t = config.train
-    schedules = ("constant", "linear_decay")
-    if t.lr_schedule not in schedules:
-        raise config_lib.ConfigError(f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}.")
-    if not 0.0 <= t.final_lr_fraction <= 1.0:
-        raise config_lib.ConfigError(f"train.final_lr_fraction must lie in [0, 1] (e.g. 0.2), got {t.final_lr_fraction}.")
-
-    def adam(learning_rate, updates):
-        if t.lr_schedule == "linear_decay":
-            learning_rate = keras.optimizers.schedules.PolynomialDecay(
-                learning_rate, updates, end_learning_rate=learning_rate * t.final_lr_fraction)
-        optimizer = keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
-        # float16's narrow range underflows small gradients unless the loss is scaled (bfloat16 needs no scaling).
-        return keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
-
-    gan.compile(adam(t.d_learning_rate, t.steps * t.d_steps), adam(t.g_learning_rate, t.steps), loss=t.loss, gradient_penalty=t.gradient_penalty,
-                r1=t.r1, drift=t.drift, d_steps=t.d_steps, label_smoothing=t.label_smoothing,
-                label_noise=t.label_noise, label_flip=t.label_flip, instance_noise=t.instance_noise,
-                instance_noise_decay_steps=t.instance_noise_decay_steps, class_loss_weight=t.class_loss_weight,
-                jit_compile=config.runtime.jit_compile,
-                steps_per_execution=config.runtime.steps_per_execution)
-    return gan
-
-
-def load_source(config, split="train"):
-    d = config.data
-    return data.load(d.source, split, seed=config.train.seed, num_examples=d.num_examples, data_dir=d.data_dir,
-                     **d.params)
-
-
-def _check_workdir(workdir, config):
-    """Creates `workdir`, or checks that the run it holds was made by the same config (steps may grow)."""
-    try:
-        os.makedirs(workdir, exist_ok=True)
-    except OSError as error:
-        raise OSError(f"Cannot create the workdir {workdir}: {error.strerror}. Choose a writable --workdir.") from None
-    if not os.access(workdir, os.W_OK):
-        raise PermissionError(f"The workdir {workdir} is not writable. Choose a writable --workdir.")
-    saved_path = os.path.join(workdir, "config.yaml")
-    if os.path.exists(saved_path):
-        saved = config_lib.load(saved_path)
-        saved.train.steps, saved.health = config.train.steps, config.health
-        if saved != config:
-            new, old = config_lib.to_dict(config), config_lib.to_dict(saved)
-            changed = [f"{section}.{key}" for section in new if isinstance(new[section], dict)
-                       for key in new[section] if new[section][key] != old[section][key]]
-            changed += [key for key in new if not isinstance(new[key], dict) and new[key] != old[key]]
-            raise config_lib.ConfigError(
-                f"The workdir {workdir} holds a run of a different config (changed: {', '.join(changed)}). "
-                "Resume with the same config (only train.steps and health.* may change) or choose a new --workdir.")
-    config_lib.save(config, saved_path)
+from tfgan_zoo import build, callbacks, config as config_lib, data, distribute, health, metrics, networks, workdirs
 
 
 def check_data(source, gan):
@@ -189,35 +31,6 @@ def check_data(source, gan):
     if missing:
         raise ValueError(f"The model is conditioned on {', '.join(missing)}, which the data {source.name} lacks: "
                          "use data with those conditions or train a new model without them in a new --workdir.")
-
-
-def _checkpoint_step(path):
-    return int(re.search(r"-(\d+)$", path).group(1))
-
-
-def restore_latest(checkpoint, directory):
-    """Restores the newest readable checkpoint in `directory` and returns its path, or None when there is none.
-
-    A checkpoint that cannot be read (partial, truncated, corrupt) is skipped with a warning naming it. Checkpoints
-    are found by their index files, so a damaged `checkpoint` state file loses nothing either. One that reads but
-    does not fit the model is an error: falling back would silently train something else.
-    """
-    paths = sorted((index[:-len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))),
-                   key=_checkpoint_step, reverse=True)
-    for path in paths:
-        try:
-            checkpoint.restore(path).assert_existing_objects_matched()
-            return path
-        except (tf.errors.OpError, IndexError) as error:  # what TF raises for unreadable files
-            logging.warning("Checkpoint %s cannot be read (%s); falling back to the one before.", path,
-                            str(error).strip().splitlines()[0])
-        except (ValueError, AssertionError) as error:  # shapes or variables that differ
-            raise ValueError(f"The checkpoint {path} does not fit the model built from the config and data: "
-                             f"{str(error).splitlines()[0]} The data behind the config changed since the run began; "
-                             "restore it, or train in a new --workdir.") from None
-    if paths:
-        raise OSError(f"None of the checkpoints in {directory} can be read; move them away to start over.")
-    return None
 
 
 def _check_workers_agree(strategy, step):
@@ -253,18 +66,18 @@ def train(config, workdir, verbose="auto"):
         raise config_lib.ConfigError(
             f"train.checkpoint_every ({checkpoint_every}) must be a multiple of runtime.steps_per_execution "
             f"({config.runtime.steps_per_execution}).")
-    source = load_source(config)
+    source = build.load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
     with strategy.scope():
-        gan = compile_gan(build_gan(config, source.x.shape[1:], source.num_classes,
-                                    source.metadata.get("condition_ranges")), config)
+        gan = build.compile_gan(build.build_gan(config, source.x.shape[1:], source.num_classes,
+                                                source.metadata.get("condition_ranges")), config)
     # Only a config that builds and compiles reaches the workdir, so a rejected one leaves no config.yaml behind.
-    _check_workdir(workdir, config)
+    workdirs.prepare(workdir, config)
 
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     run_checkpoints = os.path.join(workdir, "checkpoints")
-    restored = restore_latest(checkpoint, run_checkpoints)
+    restored = workdirs.restore_latest(checkpoint, run_checkpoints)
     if restored:
         logging.info("Resumed from %s at step %d.", restored, int(gan.step.numpy()))
     start = int(gan.step.numpy())
@@ -284,7 +97,8 @@ def train(config, workdir, verbose="auto"):
     if config.health.enabled:  # before the checkpoint saver, so that nothing non-finite is saved
         h = config.health
         monitor = health.TrainingHealth(
-            os.path.join(workdir, "logs", "health"), functools.partial(restore_latest, checkpoint, run_checkpoints),
+            os.path.join(workdir, "logs", "health"),
+            functools.partial(workdirs.restore_latest, checkpoint, run_checkpoints),
             source.x, t.loss, h.d_loss_floor, h.window, h.min_diversity, config.eval.num_samples)
     run_callbacks = [monitor] if monitor else []
     if "centers" in source.metadata:
@@ -297,10 +111,9 @@ def train(config, workdir, verbose="auto"):
             config.eval.num_samples))
     history = keras.callbacks.History()  # one history across the `fit` calls below
     pictures = callbacks.SamplePictures(workdir, source)
-    if config.model.family == "progressive":
-        run_callbacks.append(callbacks.ProgressiveGrowth(
-            t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, pictures.picture,
-            os.path.join(workdir, "samples")))
+    family = networks.FAMILIES[config.model.family]
+    if family.callbacks:
+        run_callbacks += family.callbacks(config, pictures.picture, os.path.join(workdir, "samples"))
     run_callbacks += [
         callbacks.Checkpoint(manager, checkpoint_every),
         pictures,

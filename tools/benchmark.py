@@ -56,9 +56,9 @@ VARIANTS = {
 
 
 def _images(cfg):
-    from tfgan_zoo import training
+    from tfgan_zoo import build
 
-    source = training.load_source(cfg)
+    source = build.load_source(cfg)
     return source.x[: 10_000]  # the same first 10,000 images for every variant: the timed loop never needs more
 
 
@@ -130,20 +130,20 @@ def _keras_baseline(cfg, generator, discriminator):
 def _run_tensorflow(variant, cfg_name, overrides):
     import keras
 
-    from tfgan_zoo import config as config_lib, training, zoo
+    from tfgan_zoo import build, config as config_lib, networks, paths
 
-    cfg = config_lib.load(zoo.config_path(cfg_name), overrides or [])
+    cfg = config_lib.load(paths.config_path(cfg_name), overrides or [])
     x = _images(cfg)
     batch_size, steps = cfg.data.batch_size, FLAGS.warmup + FLAGS.steps
     if variant == "keras":
         keras.utils.set_random_seed(cfg.train.seed)
-        generator, discriminator = training.build_networks(cfg.model, x.shape[1:], 0)
+        generator, discriminator = networks.family(cfg.model, "images").build(cfg.model, x.shape[1:], 0)
         model = _keras_baseline(cfg, generator, discriminator)
         t = cfg.train
         model.compile(keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
                       keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2))
     else:
-        model = training.compile_gan(training.build_gan(cfg, x.shape[1:]), cfg)
+        model = build.compile_gan(build.build_gan(cfg, x.shape[1:]), cfg)
     dataset = _pipelines(x, batch_size, cfg.train.seed)["keras" if variant == "keras" else "zoo"]
     clock = _StepClock()
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock.callback(keras)])
@@ -155,10 +155,10 @@ def _run_torch(cfg_name):
     import torch
     from torch import nn
 
-    from tfgan_zoo import config as config_lib, zoo
+    from tfgan_zoo import config as config_lib, paths
     from tfgan_zoo.networks import dcgan
 
-    cfg = config_lib.load(zoo.config_path(cfg_name))
+    cfg = config_lib.load(paths.config_path(cfg_name))
     m, t = cfg.model, cfg.train
     if m.family != "dcgan" or m.conditional or m.upsampling != "transposed" or not m.batch_norm or m.spectral_norm:
         raise SystemExit(f"The PyTorch twin mirrors the unconditional transposed-conv DCGAN only, not {cfg_name}.")
@@ -233,9 +233,9 @@ def _percentiles(times):
 
 def _run_data(cfg_name):
     """Images/s of the input pipelines alone: the zoo's stateless one and the keras.io shuffle-batch one."""
-    from tfgan_zoo import config as config_lib, zoo
+    from tfgan_zoo import config as config_lib, paths
 
-    cfg = config_lib.load(zoo.config_path(cfg_name))
+    cfg = config_lib.load(paths.config_path(cfg_name))
     batch_size, batches = cfg.data.batch_size, 2000
     figures = {}
     for name, dataset in _pipelines(_images(cfg), batch_size, cfg.train.seed).items():
@@ -253,12 +253,12 @@ def _run_serving(entry):
     import keras
     import tensorflow as tf
 
-    from tfgan_zoo import zoo
+    from tfgan_zoo import paths, zoo
 
     pretrained = zoo.load_pretrained(entry)
     serve = pretrained.saved_model.signatures["serving_default"]
-    gan = keras.models.load_model(zoo.resolve(entry) / "gan.keras")
-    generator = gan.ema_generator if gan.ema_generator is not None else gan.generator
+    gan = keras.models.load_model(paths.resolve(entry) / "gan.keras")
+    generator = gan.inference_generator
     keras_call = tf.function(lambda z: generator(z, training=False))
     figures = {}
     for batch, calls in [(1, 300), (64, 100)]:
@@ -271,10 +271,10 @@ def _run_serving(entry):
 
 def _run_evaluation(entry):
     """Wall time of `tfgan-zoo evaluate`'s measurement (sampling, features, every metric and reference row)."""
-    from tfgan_zoo import evaluation, training, zoo
+    from tfgan_zoo import build, evaluation, paths, zoo
 
-    _, cfg = evaluation.model_config(zoo.resolve(entry))
-    train, test = training.load_source(cfg, "train"), training.load_source(cfg, "test")
+    _, cfg = evaluation.model_config(paths.resolve(entry))
+    train, test = build.load_source(cfg, "train"), build.load_source(cfg, "test")
     start = time.perf_counter()
     report = evaluation.evaluate(zoo.load_pretrained(entry), train, test, num_samples=FLAGS.eval_samples)
     seconds = time.perf_counter() - start

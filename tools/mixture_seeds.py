@@ -13,7 +13,7 @@ import os
 import numpy as np
 from absl import app, flags
 
-from tfgan_zoo import config, metrics, training, zoo
+from tfgan_zoo import build, config, metrics, paths, training
 
 flags.DEFINE_string("config", "vanilla_ring8", "Zoo config of a 2-D mixture.")
 flags.DEFINE_string("seeds", "0,1,2,3,4", "Comma-separated training seeds.")
@@ -26,9 +26,9 @@ def main(argv):
     del argv
     rows = []
     for seed in [int(s) for s in FLAGS.seeds.split(",")]:
-        cfg = config.load(zoo.config_path(FLAGS.config), FLAGS.set + [f"train.seed={seed}"])
+        cfg = config.load(paths.config_path(FLAGS.config), FLAGS.set + [f"train.seed={seed}"])
         gan, _ = training.train(cfg, os.path.join(FLAGS.workdir, f"{cfg.name}_seed{seed}"), verbose=0)
-        source = training.load_source(cfg, "test")
+        source = build.load_source(cfg, "test")
         result = metrics.mode_coverage(gan.sample(2500, seed=10_000 + seed), source.metadata["centers"],
                                        source.metadata["std"])
         rows.append({"seed": seed, **result})

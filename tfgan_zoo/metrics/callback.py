@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from tfgan_zoo.metrics import suite
+from tfgan_zoo.metrics import registry, suite
 
 
 class MetricsCallback(keras.callbacks.Callback):
@@ -48,7 +48,11 @@ class MetricsCallback(keras.callbacks.Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}.")
         if mode == "auto" and monitor is not None:
-            mode = "max" if monitor in suite.HIGHER_IS_BETTER else "min"
+            metric = registry.get(monitor)
+            if metric is not None and metric.better is None:
+                raise ValueError(f"{monitor} is best neither high nor low: pass mode='min' or 'max' for it.")
+            # Unregistered values are taken as distances or errors, like most of the zoo's.
+            mode = "max" if metric is not None and metric.better == "higher" else "min"
         self.metric_fn, self.num_samples, self.every_n_epochs, self.seed = metric_fn, num_samples, every_n_epochs, seed
         self.best_path, self.monitor, self.mode = best_path, monitor, mode
         self.best = None  # the best `monitor` value of the current `fit`

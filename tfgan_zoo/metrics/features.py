@@ -19,10 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import zoo
+from tfgan_zoo import paths
 
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-# Datasets with an evaluator of their own in `evaluators_dir()`; the others default to InceptionV3.
+# Datasets with an evaluator of their own in `paths.evaluators_dir()`; the others default to InceptionV3.
 DATASET_EVALUATORS = {"fashion_mnist": "fashion_mnist_classifier"}
 
 
@@ -102,11 +102,6 @@ def _flat(tensor):
     return keras.layers.Flatten()(tensor) if len(tensor.shape) > 2 else tensor
 
 
-def evaluators_dir():
-    """The shipped evaluators: `<saved models>/evaluators/` (`$TFGAN_ZOO_MODELS` or the repository's)."""
-    return zoo.models_dir() / "evaluators"
-
-
 def load_evaluator(name_or_path="fashion_mnist_classifier"):
     """A shipped evaluator by name, or any folder holding an evaluator's `model_card.json` and model file.
 
@@ -116,13 +111,13 @@ def load_evaluator(name_or_path="fashion_mnist_classifier"):
     """
     folder = pathlib.Path(name_or_path)
     if not (folder / "model_card.json").exists():
-        folder = evaluators_dir() / str(name_or_path)
+        folder = paths.evaluators_dir() / str(name_or_path)
     card_path = folder / "model_card.json"
     if not card_path.exists():
-        known = sorted(p.parent.name for p in evaluators_dir().glob("*/model_card.json"))
+        known = sorted(p.parent.name for p in paths.evaluators_dir().glob("*/model_card.json"))
         raise EvaluatorUnavailableError(
             f"No evaluator {str(name_or_path)!r}: neither it nor {folder} holds a model_card.json. Shipped evaluators "
-            f"in {evaluators_dir()}: {', '.join(known) or 'none'}; `python tools/train_evaluator.py` builds "
+            f"in {paths.evaluators_dir()}: {', '.join(known) or 'none'}; `python tools/train_evaluator.py` builds "
             "fashion_mnist_classifier.")
     card = json.loads(card_path.read_text())
     model = keras.models.load_model(folder / card["file"])

@@ -22,9 +22,6 @@ from tfgan_zoo.metrics import scores
 from tfgan_zoo.metrics.sliced_wasserstein import sliced_wasserstein_distance
 
 IMAGE_METRICS = ("fd", "kid", "classifier_score", "precision_recall", "swd")
-# Values for which larger is better; every other value is a distance or an error.
-HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "tstr_accuracy", "tstr_ratio",
-                              "trts_accuracy", "modes_covered", "high_quality"})
 
 
 @dataclasses.dataclass(frozen=True)

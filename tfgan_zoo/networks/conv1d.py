@@ -11,6 +11,7 @@ import functools
 import keras
 
 from tfgan_zoo.networks import dcgan, layers
+from tfgan_zoo.networks.family import Family
 
 UPSAMPLINGS = ("transposed", "nearest")
 # G's first series is at least this long, so the dense projection of z lays out the series' coarse
@@ -67,3 +68,18 @@ def discriminator(series_shape, channels=32, num_classes=0, num_conditions=0, co
     outputs = dcgan.conditioned_outputs(keras.layers.Flatten()(h), label, num_classes, conditioning,
                                         functools.partial(layers.dense, spectral_norm=spectral_norm), conditions)
     return keras.Model(inputs, outputs, name=name)
+
+
+def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+    """The timeseries family's networks for `model_config`, on `num_conditions` continuous conditions too."""
+    m = model_config
+    return (generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling,
+                      sync_batch_norm),
+            discriminator(sample_shape, m.channels, num_classes, num_conditions, m.conditioning,
+                          batch_norm=m.batch_norm, spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev,
+                          dropout=m.dropout, sync_batch_norm=sync_batch_norm))
+
+
+FAMILY = Family("timeseries", ("series",), build,
+                options=("conditions", "channels", "conditioning", "upsampling", "batch_norm", "spectral_norm",
+                         "minibatch_stddev", "dropout"))

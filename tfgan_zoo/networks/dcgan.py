@@ -21,6 +21,7 @@ import functools
 import keras
 
 from tfgan_zoo.networks import layers
+from tfgan_zoo.networks.family import Family
 
 CONDITIONINGS = ("concat", "projection", "acgan")
 UPSAMPLINGS = ("transposed", "nearest", "pixel_shuffle")
@@ -173,3 +174,17 @@ def conditioned_outputs(features, label, num_classes, conditioning, dense, condi
     if num_classes and conditioning == "acgan":
         return [logits, dense(num_classes, name="class_logits")(features)]
     return logits
+
+
+def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+    """The DCGAN family's networks for `model_config`."""
+    m = model_config
+    return (generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm),
+            discriminator(sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
+                          spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
+                          sync_batch_norm=sync_batch_norm))
+
+
+FAMILY = Family("dcgan", ("images",), build,
+                options=("channels", "conditioning", "upsampling", "batch_norm", "spectral_norm", "minibatch_stddev",
+                         "dropout"))

@@ -16,11 +16,13 @@ Labels reach the networks through the DCGAN family's conditioning hooks.
 
 import functools
 import math
+import os
 
 import keras
 from keras import ops
 
 from tfgan_zoo.networks import dcgan, layers
+from tfgan_zoo.networks.family import Family
 
 
 def num_levels(side):
@@ -245,3 +247,54 @@ def real_images(image_shape, name="real_images"):
     for _ in range(num_levels(image_shape[0]) - 1):
         pyramid.insert(0, keras.layers.AveragePooling2D(2)(pyramid[0]))
     return keras.Model(images, _fade_in(pyramid, Growth(len(pyramid))(images)), name=name)
+
+
+class ProgressiveGrowth(keras.callbacks.Callback):
+    """Drives the growth of a progressive GAN inside one `fit`: before each step, sets the level and fade-in
+    alpha that `growth_at` gives for the real images seen so far (`images_per_step` per step).
+    With a `picture(step)` (PNG bytes) and a `directory`, writes `level_<side>x<side>.png` there as each level
+    ends, and for the level reached at the end of training once it is stable."""
+
+    def __init__(self, stable_images, transition_images, images_per_step, picture=None, directory=None):
+        super().__init__()
+        self.stable_images, self.transition_images, self.images_per_step = (
+            stable_images, transition_images, images_per_step)
+        self.picture, self.directory = picture, directory
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        num_levels = growth_layers(self.model)[0].num_levels
+        level, alpha = growth_at(step * self.images_per_step, num_levels, self.stable_images,
+                                             self.transition_images)
+        if level > growth(self.model)[0]:
+            self.save_picture(step)
+        set_growth(self.model, level, alpha)
+
+    def on_train_end(self, logs=None):
+        if growth(self.model)[1] == 1.0:
+            self.save_picture(int(self.model.step.numpy()))
+
+    def save_picture(self, step):
+        if self.picture is None:
+            return
+        side = 4 * 2 ** growth(self.model)[0]
+        with open(os.path.join(self.directory, f"level_{side}x{side}.png"), "wb") as f:
+            f.write(self.picture(step))
+
+
+def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+    """The progressive family's networks for `model_config` (no batch norm: pixel norm in G, as in the paper)."""
+    m = model_config
+    return (generator(m.latent_dim, sample_shape, m.channels, num_classes),
+            discriminator(sample_shape, m.channels, num_classes, m.conditioning))
+
+
+def callbacks(config, picture=None, directory=None):
+    """The growth schedule of `config.train` (`stable_images`, `transition_images`) as a callback."""
+    t = config.train
+    return [ProgressiveGrowth(t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, picture,
+                              directory)]
+
+
+FAMILY = Family("progressive", ("images",), build, options=("channels", "conditioning"), real_transform=real_images,
+                callbacks=callbacks)

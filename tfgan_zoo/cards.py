@@ -1,0 +1,117 @@
+"""Model cards and reports as files: strict JSON, the card's Markdown for people, and the metrics table.
+
+A card is `model_card.json` in an entry folder: what the generator is, how it was trained (and the command that
+reproduces it), and its metrics next to reference rows (`tfgan-zoo evaluate` fills them).
+"""
+
+import json
+import math
+
+from tfgan_zoo import paths
+
+# The fields every exported card has (the zoo's card contract); `export` adds a few more.
+CARD_FIELDS = {"name", "family", "dataset", "latent_dim", "num_classes", "sample_shape", "value_range", "conditions",
+               "config", "training", "metrics", "version"}
+
+
+def read_card(entry):
+    """The card of the entry folder `entry`, or a ValueError that names the file and the fix."""
+    path = entry / paths.CARD_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is unreadable ({error}). Re-export the entry: "
+                         f"tfgan-zoo export --workdir <its training workdir> --output {entry}") from None
+
+
+def write_json(path, value):
+    """Writes strict JSON: NaN (e.g. `kid_std` of a single block) becomes null."""
+    def strict(v):
+        if isinstance(v, dict):
+            return {key: strict(item) for key, item in v.items()}
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    path.write_text(json.dumps(strict(value), indent=2, allow_nan=False) + "\n")
+
+
+def write_card(entry, card):
+    """Writes the entry's `model_card.json` and, for a card that `export` wrote, its readable `README.md`."""
+    write_json(entry / paths.CARD_FILE, card)
+    if CARD_FIELDS <= card.keys():
+        (entry / "README.md").write_text(card_markdown(card))
+
+
+def card_markdown(card):
+    """The model card for people: what the generator makes, how to use it, how it was trained, its metrics."""
+    name, t = card["name"], card["training"]
+    conditional = f" conditional on {card['num_classes']} classes" if card["num_classes"] else ""
+    hours = t["wall_time_s"] / 3600
+    labels = f", labels=[{', '.join(map(str, range(min(card['num_classes'], 4))))}]" if card["num_classes"] else ""
+    inputs = f"`z` float32 [N, {card['latent_dim']}]" + (", `label` int32 [N]" if card["num_classes"] else "")
+    inputs += "".join(f", `{c}` float32 [N] (trained on [{lo}, {hi}])" for c, (lo, hi) in card["conditions"].items())
+    lines = [
+        f"# {name}",
+        "",
+        f"A generator of `{card['dataset']}` samples{conditional} (family `{card['family']}`): "
+        f"{card['latent_dim']}-d {card['latent_distribution']} z -> samples of shape {card['sample_shape']}"
+        + (f" in {card['value_range']}." if card["value_range"] else " (coordinates)."),
+        f"Version {card['version']}, exported from `{t['checkpoint']}`.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import tfgan_zoo",
+        f'model = tfgan_zoo.load_pretrained("{name}")',
+        f"samples = model.sample(4, seed=0{labels})  # numpy, in the data's scale",
+        "```",
+        "",
+        f"`tfgan-zoo sample --model {name} --num 64 --output grid.png`; behind TF Serving: `docs/serving.md`.",
+        f"Signatures: `serving_default` ({inputs} -> `samples` float32)"
+        + (" and `images` (same inputs -> `images` uint8 [N, H, W, C])." if len(card["sample_shape"]) == 3 else "."),
+    ]
+    if card.get("keras_file"):
+        lines.append(f"`{card['keras_file']}` holds the whole GAN, discriminator and optimizer state included, for "
+                     "fine-tuning: `keras.models.load_model` after `import tfgan_zoo`.")
+    lines += [
+        "",
+        "## Training",
+        "",
+        *([card["notes"], ""] if card.get("notes") else []),
+        f"{t['steps']} steps, {t['images_seen']:,} real examples seen, "
+        + (f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min") + " on "
+        f"{t['hardware']}, seed {t['seed']}, data from `{t['data_origin']}`. Config `{card['config']}`; reproduce with",
+        "",
+        "```bash",
+        t["command"],
+        "```",
+        "",
+        "## Metrics",
+        "",
+    ]
+    if card["metrics"]:
+        lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}),
+                  "```"]
+    else:
+        lines.append(f"Not evaluated yet: `tfgan-zoo evaluate --model saved_models/{name}`.")
+    return "\n".join(lines) + "\n"
+
+
+def format_table(report):
+    """The report as a text table: one row for the generator, one per reference."""
+    rows = {"generator": report["values"], **report["references"]}
+    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
+    about = report["evaluator"]
+    title = report.get("model", "generator") + (f" at step {report['step']}" if "step" in report else "")
+    title += f" on {report['dataset']}: {about['name']}"
+    title += f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
+    title += f"; {about['num_samples']} samples per row"
+    title += f", against the {about['reference']}" if "reference" in about else ""
+    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)]
+                                   for name, values in rows.items()]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "\n".join([title] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
+                                          for i, (cell, width) in enumerate(zip(row, widths))) for row in table])
+
+
+def _number(value):
+    return "-" if value is None else f"{value:.4g}"
