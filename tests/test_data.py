@@ -21,7 +21,7 @@ def offline(monkeypatch):
     def no_download(*args, **kwargs):
         raise OSError("offline (test)")
 
-    monkeypatch.setattr(data, "_tfds_download", no_download)
+    monkeypatch.setattr(data.images, "_tfds_download", no_download)
 
 
 # --- Synthetic sources --------------------------------------------------------------------------------------------
@@ -95,11 +95,12 @@ def test_digits_split_is_fixed_stratified_and_scaled():
     assert data.load("digits", num_examples=10).x.shape == (10, 8, 8, 1)
 
 
-@pytest.mark.skipif(not data._DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(not data.images._DEBIAN_FASHION_MNIST.is_dir(),
+                    reason="Debian's dataset-fashion-mnist not installed")
 def test_fashion_mnist_from_debian_files(tmp_path, offline):
     train = data.load("fashion_mnist", num_examples=200, data_dir=str(tmp_path))
     _assert_images(train, (200, 28, 28, 1))
-    assert train.origin == f"debian:{data._DEBIAN_FASHION_MNIST}"
+    assert train.origin == f"debian:{data.images._DEBIAN_FASHION_MNIST}"
     assert train.metadata["class_names"][9] == "Ankle boot"
     fewer = data.load("fashion_mnist", num_examples=50, data_dir=str(tmp_path))
     np.testing.assert_array_equal(fewer.x, train.x[:50])
@@ -118,7 +119,7 @@ def test_tfds_source_unavailable_offline_says_what_was_tried(name, tmp_path, off
 
 
 def test_fashion_mnist_without_any_copy_suggests_debian_package(tmp_path, offline, monkeypatch):
-    monkeypatch.setattr(data, "_DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setattr(data.images, "_DEBIAN_FASHION_MNIST", tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         data.load("fashion_mnist", data_dir=str(tmp_path))
 
