@@ -1,5 +1,6 @@
 """Tests for tfgan_zoo.data: sources load with the promised shapes, ranges and provenance; the stream resumes exactly."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -174,6 +175,16 @@ def test_image_folder_errors(tmp_path):
     _write_png(tmp_path / "b.png", (5, 4), 0)
     with pytest.raises(ValueError, match="image_size"):
         data.load("image_folder", path=str(tmp_path))
+
+
+# --- Source.kind --------------------------------------------------------------------------------------------------
+
+
+def test_kind_follows_the_rank_of_the_examples():
+    kinds = {name: data.load(name, num_examples=10).kind for name in ("ring8", "gaussian2d", "lightcurves", "digits")}
+    assert kinds == {"ring8": "points", "gaussian2d": "points", "lightcurves": "series", "digits": "images"}
+    with pytest.raises(ValueError, match=r"shape \[\]; a Source holds points"):
+        dataclasses.replace(data.load("ring8", num_examples=10), x=np.zeros(10, np.float32)).kind
 
 
 # --- load() argument errors ---------------------------------------------------------------------------------------
