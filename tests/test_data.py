@@ -1,5 +1,6 @@
 """Tests for tfgan_zoo.data: sources load with the promised shapes, ranges and provenance; the stream resumes exactly."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -21,7 +22,7 @@ def offline(monkeypatch):
     def no_download(*args, **kwargs):
         raise OSError("offline (test)")
 
-    monkeypatch.setattr(data, "_tfds_download", no_download)
+    monkeypatch.setattr(data.images, "_tfds_download", no_download)
 
 
 # --- Synthetic sources --------------------------------------------------------------------------------------------
@@ -95,11 +96,12 @@ def test_digits_split_is_fixed_stratified_and_scaled():
     assert data.load("digits", num_examples=10).x.shape == (10, 8, 8, 1)
 
 
-@pytest.mark.skipif(not data._DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(not data.images._DEBIAN_FASHION_MNIST.is_dir(),
+                    reason="Debian's dataset-fashion-mnist not installed")
 def test_fashion_mnist_from_debian_files(tmp_path, offline):
     train = data.load("fashion_mnist", num_examples=200, data_dir=str(tmp_path))
     _assert_images(train, (200, 28, 28, 1))
-    assert train.origin == f"debian:{data._DEBIAN_FASHION_MNIST}"
+    assert train.origin == f"debian:{data.images._DEBIAN_FASHION_MNIST}"
     assert train.metadata["class_names"][9] == "Ankle boot"
     fewer = data.load("fashion_mnist", num_examples=50, data_dir=str(tmp_path))
     np.testing.assert_array_equal(fewer.x, train.x[:50])
@@ -118,7 +120,7 @@ def test_tfds_source_unavailable_offline_says_what_was_tried(name, tmp_path, off
 
 
 def test_fashion_mnist_without_any_copy_suggests_debian_package(tmp_path, offline, monkeypatch):
-    monkeypatch.setattr(data, "_DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setattr(data.images, "_DEBIAN_FASHION_MNIST", tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         data.load("fashion_mnist", data_dir=str(tmp_path))
 
@@ -173,6 +175,16 @@ def test_image_folder_errors(tmp_path):
     _write_png(tmp_path / "b.png", (5, 4), 0)
     with pytest.raises(ValueError, match="image_size"):
         data.load("image_folder", path=str(tmp_path))
+
+
+# --- Source.kind --------------------------------------------------------------------------------------------------
+
+
+def test_kind_follows_the_rank_of_the_examples():
+    kinds = {name: data.load(name, num_examples=10).kind for name in ("ring8", "gaussian2d", "lightcurves", "digits")}
+    assert kinds == {"ring8": "points", "gaussian2d": "points", "lightcurves": "series", "digits": "images"}
+    with pytest.raises(ValueError, match=r"shape \[\]; a Source holds points"):
+        dataclasses.replace(data.load("ring8", num_examples=10), x=np.zeros(10, np.float32)).kind
 
 
 # --- load() argument errors ---------------------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def test_the_shipped_evaluator_matches_its_card():
     assert evaluator.input_range == (-1.0, 1.0)
 
 
-@pytest.mark.skipif(not data._DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(not data.images._DEBIAN_FASHION_MNIST.is_dir(),
+                    reason="Debian's dataset-fashion-mnist not installed")
 def test_the_shipped_evaluator_classifies_the_test_split():
     test = data.load("fashion_mnist", "test", num_examples=2000)
     feats, logits = metrics.load_evaluator()(test.x)

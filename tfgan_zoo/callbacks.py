@@ -60,11 +60,11 @@ class SamplePictures(keras.callbacks.Callback):
 
     def picture(self, step):
         source = self.source
-        if source.x.ndim == 2:
+        if source.kind == "points":
             samples = self.model.sample(2500, seed=self.seed)
             return plots.scatter_png(samples, source.x[:2500], source.metadata.get("centers"),
                                      title=f"{source.name}, step {step}")
-        if source.x.ndim == 3:
+        if source.kind == "series":
             return self.curves_picture()
         num_classes = self.model.num_classes
         labels = plots.class_rows(num_classes, self.num_samples) if num_classes else None

@@ -37,7 +37,7 @@ from tfgan_zoo import build, cards, config as config_lib, metrics, paths, zoo
 from tfgan_zoo.metrics import features, lightcurves, suite, tstr
 from tfgan_zoo.sampling import condition_values
 
-NUM_SAMPLES = {"images": 10_000, "points": 2_500, "curves": 2_000}
+NUM_SAMPLES = {"images": 10_000, "points": 2_500, "series": 2_000}
 NOISE_STDDEVS = (0.1, 0.3)
 REPORT_FILE = "evaluation.json"
 
@@ -65,7 +65,7 @@ def reference_rows(source, n, seed=0):
     for i, stddev in enumerate(NOISE_STDDEVS):
         rows[f"noise_{stddev}"] = (add_noise(x, stddev, seed + 1 + i, value_range), y, conditions,
                                    f"those examples plus N(0, {stddev}) noise" + (", clipped" if value_range else ""))
-    if x.ndim == 4:
+    if source.kind == "images":
         rows["blur_3x3"] = (box_blur(x), y, conditions, "those examples under a 3x3 box blur")
     if source.y is not None:
         one = np.flatnonzero(source.y == 0)[:n]
@@ -93,11 +93,10 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         generator's), `references` (name -> values), `reference_rows` (name -> description), `timings_s`.
     """
     start = time.time()
-    kind = {2: "points", 3: "curves"}.get(train.x.ndim, "images")
-    n = num_samples or NUM_SAMPLES[kind]
-    if kind == "points":
+    n = num_samples or NUM_SAMPLES[train.kind]
+    if train.kind == "points":
         measure, about = _point_metrics(train)
-    elif kind == "curves":
+    elif train.kind == "series":
         measure, about = _curve_metrics(generator, train, test, n, seed)
     else:
         n = min(n, len(test.x))
