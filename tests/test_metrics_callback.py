@@ -75,3 +75,11 @@ def test_balanced_labels():
     labels = suite.balanced_labels(103, 10, seed=1)
     assert np.bincount(labels).tolist() == [11, 11, 11] + [10] * 7
     assert labels[:10].tolist() != list(range(10))  # shuffled
+
+
+def test_a_registered_metric_sets_the_callbacks_direction():
+    metrics.register("my_score", better="higher")
+    assert metrics.MetricsCallback(lambda x: {}, best_path="best.keras", monitor="my_score").mode == "max"
+    assert metrics.MetricsCallback(lambda x: {}, best_path="best.keras", monitor="fd").mode == "min"
+    with pytest.raises(ValueError, match="spread is best neither high nor low"):
+        metrics.MetricsCallback(lambda x: {}, monitor="spread")

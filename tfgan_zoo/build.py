@@ -9,7 +9,6 @@ from tfgan_zoo import config as config_lib, data, networks
 from tfgan_zoo.gan import GAN
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-_SAMPLE_KINDS = {1: "points", 2: "series", 3: "images"}
 
 
 def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
@@ -26,7 +25,7 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
             f"model.conditions names {', '.join(missing)}, which the data ({config.data.source}) lacks; its "
             f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[].")
     num_classes = num_classes if config.model.conditional else 0
-    family = networks.family(config.model, _SAMPLE_KINDS[len(sample_shape)])
+    family = networks.family(config.model, data.sample_kind(sample_shape))
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     with _dtype_policy(config.runtime.precision):
         generator, discriminator = family.build(config.model, sample_shape, num_classes, len(config.model.conditions),

@@ -103,7 +103,9 @@ class GAN(sampling.Sampler, keras.Model):
 
         Args:
             d_optimizer, g_optimizer: Keras optimizers of the discriminator and the generator.
-            loss: a name in `losses.NAMES`.
+            loss: a name in `losses.NAMES`, or a loss object with per-example `discriminator(real_logits,
+                fake_logits[, real_targets, fake_targets])` and `generator(fake_logits)` functions (`losses.get`);
+                `.keras` files need it to be a registered Keras serializable.
             gradient_penalty: weight of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
             r1: weight gamma of the R1 penalty on real data (Mescheder et al. 2018).
             drift: weight of the drift penalty (1e-3 in Karras et al. 2018).
@@ -132,7 +134,6 @@ class GAN(sampling.Sampler, keras.Model):
         self.optimizer = None
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
-        self.loss_name = loss
         self.gan_loss = losses.get(loss)
         if (label_smoothing or label_noise or label_flip) and not self.gan_loss.uses_targets:
             raise ValueError(f"Label smoothing, noise and flipping need a loss with targets; {loss!r} has none. "
@@ -362,10 +363,15 @@ class GAN(sampling.Sampler, keras.Model):
         }
 
     def get_compile_config(self):
-        return getattr(self, "_gan_compile_config", None)
+        config = getattr(self, "_gan_compile_config", None)
+        if config is None or isinstance(config["loss"], str):
+            return config
+        return {**config, "loss": keras.saving.serialize_keras_object(config["loss"])}
 
     def compile_from_config(self, config):
         config = dict(config)
+        if isinstance(config["loss"], dict):
+            config["loss"] = keras.saving.deserialize_keras_object(config["loss"])
         for name in ("d_optimizer", "g_optimizer"):
             config[name] = keras.optimizers.deserialize(config[name])
         self.compile(**config)

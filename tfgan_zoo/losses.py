@@ -6,7 +6,8 @@ losses correct under `tf.distribute` replication. Targets for the discriminator'
 terms are arguments so that label smoothing, noisy and flipped labels are options of the caller.
 
 Losses are registered by name; `get(name)` returns a `GANLoss`: its discriminator and generator functions,
-and whether the discriminator side takes targets.
+and whether the discriminator side takes targets. A loss of your own is any object with such `discriminator`
+and `generator` functions (and `uses_targets`, default false): `GAN.compile(loss=...)` takes it as it is.
 """
 
 import collections
@@ -140,8 +141,14 @@ _LOSSES = {
 NAMES = tuple(_LOSSES)
 
 
-def get(name):
-    """Returns the `GANLoss` registered as `name`."""
-    if name not in _LOSSES:
-        raise ValueError(f"Unknown GAN loss {name!r}; choose one of {', '.join(NAMES)}.")
-    return _LOSSES[name]
+def get(loss):
+    """The `GANLoss` registered as `loss`, or, for a loss object, a `GANLoss` of its `discriminator` and
+    `generator` functions (on logits, per example) and its `uses_targets` (default false)."""
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise ValueError(f"Unknown GAN loss {loss!r}; choose one of {', '.join(NAMES)}.")
+        return _LOSSES[loss]
+    if not (callable(getattr(loss, "discriminator", None)) and callable(getattr(loss, "generator", None))):
+        raise TypeError(f"A GAN loss is a name in {', '.join(NAMES)} or an object with discriminator(real_logits, "
+                        f"fake_logits) and generator(fake_logits) functions; got {loss!r}.")
+    return GANLoss(loss.discriminator, loss.generator, bool(getattr(loss, "uses_targets", False)))

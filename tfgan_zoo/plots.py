@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from tfgan_zoo.data import sample_kind  # noqa: E402
+
 
 def image_grid(images, rows=None):
     """uint8 `[H', W', C]` grid of `images` in [-1, 1], `rows` rows (default: square)."""
@@ -40,9 +42,10 @@ def samples_png(samples, rows=None):
     """PNG bytes of generated samples: a scatter plot of 2-D points, a grid of time series `[N, T, 1]`, else a
     grid of images in [-1, 1]."""
     samples = np.asarray(samples)
-    if samples.ndim == 2:
+    kind = sample_kind(samples.shape[1:])
+    if kind == "points":
         return scatter_png(samples)
-    return curves_png(samples, rows) if samples.ndim == 3 else image_grid_png(samples, rows)
+    return curves_png(samples, rows) if kind == "series" else image_grid_png(samples, rows)
 
 
 def class_rows(num_classes, n):

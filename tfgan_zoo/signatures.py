@@ -49,7 +49,7 @@ def export_archive(gan, conditions=(), padding=None, value_range=None):
     serving = archive.add_endpoint("serving_default", lambda *tensors: {"samples": samples(*tensors)},
                                    list(specs.values()))
     sample_shape = serving.get_concrete_function().structured_outputs["samples"].shape[1:].as_list()
-    if len(sample_shape) == 3:
+    if data.sample_kind(sample_shape) == "images":
         archive.add_endpoint("images", images, list(specs.values()))
     return archive, sample_shape
 

@@ -10,5 +10,5 @@ function of `(seed, k)`.
 from tfgan_zoo.data.images import crop_padding, pad
 from tfgan_zoo.data.lightcurves import LIGHTCURVE_LENGTH, LIGHTCURVE_NOISE, LIGHTCURVE_RANGES, lightcurve_shapes
 from tfgan_zoo.data.registry import SOURCES, load
-from tfgan_zoo.data.source import SPLITS, Source
+from tfgan_zoo.data.source import SPLITS, Source, sample_kind
 from tfgan_zoo.data.stream import make_dataset

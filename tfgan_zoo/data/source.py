@@ -7,7 +7,7 @@ import numpy as np
 SPLITS = ("train", "test")
 # Images and light curves lie in this range: that of the generator's tanh output.
 VALUE_RANGE = (-1.0, 1.0)
-_KINDS = {2: "points", 3: "series", 4: "images"}
+_KINDS = {1: "points", 2: "series", 3: "images"}  # by the rank of one sample
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,12 +38,17 @@ class Source:
 
     @property
     def kind(self):
-        """What the examples are, read from the rank of `x`: `"points"` (`[N, D]`), `"series"` (`[N, T, C]`)
-        or `"images"` (`[N, H, W, C]`)."""
-        if self.x.ndim not in _KINDS:
-            raise ValueError(f"The data {self.name} has examples of shape {list(self.x.shape[1:])}; a Source holds "
-                             "points [N, D], series [N, T, C] or images [N, H, W, C].")
-        return _KINDS[self.x.ndim]
+        """What the examples are: `sample_kind` of their shape."""
+        return sample_kind(self.x.shape[1:], self.name)
+
+
+def sample_kind(sample_shape, name="The data"):
+    """`"points"` (`[D]`), `"series"` (`[T, C]`) or `"images"` (`[H, W, C]`) for samples of `sample_shape`: the
+    one place that reads what samples are from their rank."""
+    if len(sample_shape) not in _KINDS:
+        raise ValueError(f"{name} has examples of shape {list(sample_shape)}; a Source holds points [N, D], "
+                         "series [N, T, C] or images [N, H, W, C].")
+    return _KINDS[len(sample_shape)]
 
 
 def split_rng(seed, split):

@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from tfgan_zoo.data import sample_kind
 from tfgan_zoo.networks import layers
 from tfgan_zoo.networks.family import Family
 
@@ -56,7 +57,7 @@ def discriminator(sample_shape, hidden_units=(128, 128), num_classes=0, spectral
 def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
     """The vanilla family's networks for `model_config`: coordinates are unbounded, images and series in [-1, 1]."""
     m = model_config
-    output_activation = None if len(sample_shape) == 1 else "tanh"
+    output_activation = None if sample_kind(sample_shape) == "points" else "tanh"
     return (generator(m.latent_dim, sample_shape, m.generator_units, num_classes, output_activation=output_activation),
             discriminator(sample_shape, m.discriminator_units, num_classes, spectral_norm=m.spectral_norm,
                           minibatch_stddev=m.minibatch_stddev, minibatch_discrimination=m.minibatch_discrimination,
