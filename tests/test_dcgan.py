@@ -131,7 +131,7 @@ def test_conditional_training_rejects_labels_out_of_range(tmp_path):
     cfg = config.load(paths.config_path("cgan_digits"), ["train.steps=1", "train.steps_per_epoch=1"])
     source = build.load_source(cfg)
     gan = build.build_gan(cfg, source.x.shape[1:], num_classes=5)
-    with pytest.raises(ValueError, match=r"Label \d is out of range: this GAN has 5 classes"):
+    with pytest.raises(ValueError, match=r"Label \d is out of range: this generator has 5 classes"):
         gan.check_labels(source.y, len(source.y))
 
 

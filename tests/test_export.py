@@ -173,7 +173,7 @@ def test_labels_are_checked_in_python_and_in_the_signature(conditional):
     model = zoo.load_pretrained(entry)
     with pytest.raises(ValueError, match=r"Label 10 is out of range"):
         model.sample(2, labels=[1, 10])
-    with pytest.raises(ValueError, match="This GAN is conditional: pass `labels`"):
+    with pytest.raises(ValueError, match="This generator is conditional: pass `labels`"):
         model.sample(2)
     serving = model.saved_model.signatures["serving_default"]
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"label must hold one integer in \[0, 9\] per row of z"):

@@ -268,7 +268,7 @@ def test_data_of_the_wrong_shape_range_or_labels(conditional_gan):
         check(**images)
     with pytest.raises(ValueError, match=r"The model is conditional but the data ring8 has no labels"):
         check(y=None)
-    with pytest.raises(ValueError, match=r"Label 8 is out of range: this GAN has 8 classes, so labels must be in "
+    with pytest.raises(ValueError, match=r"Label 8 is out of range: this generator has 8 classes, so labels must be in "
                                          r"\[0, 7\]"):
         check(y=np.full(100, 8, np.int32))
 
