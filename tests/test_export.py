@@ -106,6 +106,8 @@ def check_entry(entry):
     card = json.loads((entry / "model_card.json").read_text())
     assert CARD_FIELDS <= set(card) and TRAINING_FIELDS <= set(card["training"])
     assert listed_signatures(entry / str(card["version"])) == contract_signatures(card)
+    for version in paths.versions(entry):  # each version says how it was trained
+        assert config.load(str(paths.version_config(entry, version))).name
     assert "golden ok" in run(sys.executable, "-c", FRESH_PROCESS_CHECK, entry.resolve(), cwd=entry)
 
 
@@ -125,7 +127,8 @@ def test_a_conditional_export_meets_the_contract(conditional):
     overrides = [args[i + 1] for i, arg in enumerate(args) if arg == "--set"]
     assert args[args.index("--config") + 1] == "zoo_configs/cgan_digits.yaml"
     rebuilt = config.load(str(REPOSITORY / "zoo_configs" / "cgan_digits.yaml"), overrides)
-    assert rebuilt == config.load(str(workdir / "config.yaml"))
+    assert rebuilt == config.load(str(workdir / "config.yaml")) == config.load(str(paths.version_config(entry, 1)))
+    assert card["keras_file_version"] == 1
 
 
 def test_saved_model_cli_runs_the_images_signature(conditional, tmp_path):
@@ -160,6 +163,8 @@ def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch):
 def test_evaluating_an_entry_fills_its_card_readme_and_listing(points, tmp_path, monkeypatch):
     entry = tmp_path / "ring_tiny"
     shutil.copytree(points[1], entry)
+    # The version's own config, not the zoo's YAML of today, tells evaluate what the entry was trained on.
+    monkeypatch.setenv("TFGAN_ZOO_CONFIGS", str(tmp_path / "no_configs"))
     report = evaluation.evaluate_model(entry, num_samples=200)
     card = json.loads((entry / "model_card.json").read_text())
     assert card["metrics"]["values"] == report["values"] and "modes_covered" in report["values"]

@@ -26,8 +26,6 @@ workdir (its latest checkpoint) or a shipped entry and writes `evaluation.json` 
 
 import copy
 import functools
-import pathlib
-import shlex
 import time
 
 import numpy as np
@@ -191,7 +189,8 @@ def _image_metrics(generator, train, test, evaluator, n, seed, names):
 
 
 def model_config(path):
-    """`(folder, config)` of a training workdir (`config.yaml`) or a shipped entry (its card's `config`).
+    """`(folder, config)` of a training workdir (`config.yaml`) or a shipped entry (the resolved config its newest
+    version holds, `paths.version_config`).
 
     A bare name that is not a folder here is an entry of `paths.models_dir()`.
     """
@@ -199,11 +198,12 @@ def model_config(path):
     if (folder / "config.yaml").exists():
         return folder, config_lib.load(str(folder / "config.yaml"))
     if (folder / paths.CARD_FILE).exists():
-        card = cards.read_card(folder)
-        # The run's config is its zoo config plus the `--set` overrides of the card's reproducing command.
-        args = shlex.split(card["training"]["command"])
-        overrides = [value for flag, value in zip(args, args[1:]) if flag == "--set"]
-        return folder, config_lib.load(paths.config_path(pathlib.Path(card["config"]).stem), overrides)
+        path = paths.version_config(folder, max(paths.versions(folder), default=0))
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: the newest version of {folder} does not say how it was "
+                                    "trained. Re-export it: tfgan-zoo export --workdir <its training workdir> "
+                                    f"--output {folder}")
+        return folder, config_lib.load(str(path))
     raise FileNotFoundError(
         f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
         "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")

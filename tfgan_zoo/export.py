@@ -2,12 +2,13 @@
 
 An entry `saved_models/<entry>/` is a TF Serving model base path:
 
-    <version>/         saved_model.pb + variables/ (`signatures`); each export adds the next integer version, older
-                       ones stay
+    <version>/         saved_model.pb + variables/ (`signatures`), and assets.extra/config.yaml, the run's resolved
+                       config; each export adds the next integer version, older ones stay
     model_card.json    what the generator is, how it was trained, its metrics (filled by `tfgan-zoo evaluate`)
     README.md          the same card, for people
     golden.json        a fixed z and the newest version's outputs for it: the regression test's reference
-    gan.keras          the whole GAN (discriminator and optimizer state included) for fine-tuning, when small
+    gan.keras          the newest version's whole GAN (discriminator and optimizer state included) for fine-tuning,
+                       when small; the card's `keras_file_version` names its version
 """
 
 import pathlib
@@ -16,7 +17,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import cards, paths, provenance, signatures, workdirs, zoo
+from tfgan_zoo import cards, config as config_lib, paths, provenance, signatures, workdirs, zoo
 
 GOLDEN_FILE = "golden.json"
 KERAS_FILE = "gan.keras"
@@ -49,6 +50,10 @@ def export(workdir, output, checkpoint=None):
     # exports samples cropped back to the data's own shape.
     archive, sample_shape = signatures.export_archive(gan, conditions, source.metadata.get("padding"), value_range)
     archive.write_out(str(staging), verbose=False)
+    # The version's own config: `evaluate` and reproduction read it, whatever the zoo's YAML has become since.
+    config_path = paths.version_config(output, staging.name)
+    config_path.parent.mkdir()
+    config_lib.save(config, config_path)
     staging.rename(output / str(version))
 
     keras_path = output / KERAS_FILE
@@ -82,6 +87,7 @@ def export(workdir, output, checkpoint=None):
         "latent_distribution": gan.latent_distribution,
         "class_names": list(source.metadata.get("class_names", ())),
         "keras_file": KERAS_FILE if keras_path.exists() else None,
+        "keras_file_version": version if keras_path.exists() else None,
         "tensorflow": tf.__version__,
         "notes": previous.get("notes", ""),  # the maintainers' words (e.g. a scaled-down schedule), kept across exports
     }

@@ -67,3 +67,9 @@ def shipped_entries():
 def versions(entry):
     """The integer versions exported in `entry`, as TF Serving sees them."""
     return sorted(int(path.name) for path in pathlib.Path(entry).glob("*") if path.name.isdigit() and path.is_dir())
+
+
+def version_config(entry, version):
+    """The resolved training config that each exported version holds: `<entry>/<version>/assets.extra/config.yaml`
+    (TF Serving ignores `assets.extra`)."""
+    return pathlib.Path(entry) / str(version) / "assets.extra" / "config.yaml"
