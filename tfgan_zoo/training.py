@@ -45,7 +45,8 @@ def _check_workers_agree(strategy, step):
                            "--workdir, on a filesystem they share.")
 
 
-def train(config, workdir, verbose="auto"):
+def train(config: config_lib.Config, workdir: str | os.PathLike, verbose: str | int = "auto"
+          ) -> tuple[keras.Model, keras.callbacks.History]:
     """Trains (or resumes) the run of `config` in `workdir`; returns the GAN and the Keras history.
 
     The workdir receives `config.yaml` (the resolved config), `checkpoints/`, TensorBoard `logs/`,

@@ -2,6 +2,7 @@
 `tfgan-zoo list`."""
 
 import json
+import os
 import pathlib
 
 import keras
@@ -80,7 +81,7 @@ class PretrainedGenerator(sampling.Sampler):
         return self.saved_model.signatures["serving_default"](**inputs)["samples"].numpy()
 
 
-def load_pretrained(name_or_path):
+def load_pretrained(name_or_path: str | os.PathLike) -> sampling.Sampler:
     """A trained generator with `.sample(n, seed=..., labels=..., conditions=...)`, offline, from:
 
     - a shipped entry: a name in `paths.models_dir()` or an entry folder (`PretrainedGenerator`, newest version;

@@ -1,7 +1,7 @@
 """The named data sources, and `load`, which checks a request and hands it to the source's module."""
 
 from tfgan_zoo.data import images, lightcurves, synthetic
-from tfgan_zoo.data.source import SPLITS
+from tfgan_zoo.data.source import SPLITS, Source
 
 SOURCES = synthetic.SOURCES + images.SOURCES + ("lightcurves",)
 _PARAMS = {
@@ -10,7 +10,8 @@ _PARAMS = {
 }
 
 
-def load(name, split="train", *, seed=0, num_examples=None, data_dir=None, **params):
+def load(name: str, split: str = "train", *, seed: int = 0, num_examples: int | None = None,
+         data_dir: str | None = None, **params) -> Source:
     """Loads a named source into memory.
 
     Args:

@@ -14,7 +14,8 @@ from tfgan_zoo.data.source import Source
 _SHUFFLE_KEY = 0x5EED
 
 
-def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None, conditions=()):
+def make_dataset(source_or_x: Source | np.ndarray, batch_size: int, *, seed: int = 0, start_step: int = 0,
+                 labels: bool | None = None, conditions: tuple[str, ...] = ()) -> tf.data.Dataset:
     """An infinite stream of batches where batch `k` is a pure function of `(seed, k)`.
 
     Example `j` of step `k` is the flat index `i = k * batch_size + j`; it lies in epoch `i // N`,
