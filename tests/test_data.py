@@ -11,8 +11,10 @@ from tfgan_zoo import data
 
 
 def _take(dataset, count):
-    return [tuple(np.asarray(t) for t in b) if isinstance(b, tuple) else np.asarray(b)
-            for b in itertools.islice(dataset.as_numpy_iterator(), count)]
+    return [
+        tuple(np.asarray(t) for t in b) if isinstance(b, tuple) else np.asarray(b)
+        for b in itertools.islice(dataset.as_numpy_iterator(), count)
+    ]
 
 
 @pytest.fixture
@@ -96,8 +98,9 @@ def test_digits_split_is_fixed_stratified_and_scaled():
     assert data.load("digits", num_examples=10).x.shape == (10, 8, 8, 1)
 
 
-@pytest.mark.skipif(not data.images._DEBIAN_FASHION_MNIST.is_dir(),
-                    reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not data.images._DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed"
+)
 def test_fashion_mnist_from_debian_files(tmp_path, offline):
     train = data.load("fashion_mnist", num_examples=200, data_dir=str(tmp_path))
     _assert_images(train, (200, 28, 28, 1))

@@ -20,8 +20,15 @@ def points(n=512, seed=0):
 
 def make_gan(num_classes=0, ema_decay=0.0, seed=0, real_transform=None, **compile_kwargs):
     keras.utils.set_random_seed(seed)
-    gan = GAN(mlp.generator(LATENT, (2,), (16,), num_classes), mlp.discriminator((2,), (16,), num_classes),
-              LATENT, num_classes, ema_decay=ema_decay, seed=seed, real_transform=real_transform)
+    gan = GAN(
+        mlp.generator(LATENT, (2,), (16,), num_classes),
+        mlp.discriminator((2,), (16,), num_classes),
+        LATENT,
+        num_classes,
+        ema_decay=ema_decay,
+        seed=seed,
+        real_transform=real_transform,
+    )
     compile_kwargs.setdefault("d_optimizer", keras.optimizers.Adam(1e-3))
     compile_kwargs.setdefault("g_optimizer", keras.optimizers.Adam(1e-3))
     gan.compile(**compile_kwargs)
@@ -122,8 +129,10 @@ def test_instance_noise_decays_linearly_to_zero():
 
 def test_instance_noise_reaches_the_discriminator():
     # Two identical GANs on the same data: only the one with instance noise sees different D inputs.
-    histories = [make_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1,
-                                                    verbose=0).history for noise in (0.0, 1.0)]
+    histories = [
+        make_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+        for noise in (0.0, 1.0)
+    ]
     assert histories[0]["d_real"][0] != pytest.approx(histories[1]["d_real"][0])
 
 
@@ -155,8 +164,11 @@ def test_spectral_normalization_bounds_the_discriminator_layers():
             layer.layer.kernel.assign(layer.layer.kernel * 10.0)
     for _ in range(30):  # one power iteration per training call
         disc(points(64), training=True)
-    norms = [np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
-             for layer in disc.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    norms = [
+        np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
+        for layer in disc.layers
+        if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
     assert len(norms) == 3
     np.testing.assert_allclose(norms, 1.0, rtol=0.05)
 
@@ -232,8 +244,12 @@ def test_keras_file_round_trip_samples_identically(tmp_path):
 def test_conditional_gan_takes_labels_and_rejects_bad_ones():
     gan = make_gan(num_classes=3)
     x, y = points(), np.arange(512) % 3
-    gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
-            steps_per_epoch=2, epochs=1, verbose=0)
+    gan.fit(
+        tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
+        steps_per_epoch=2,
+        epochs=1,
+        verbose=0,
+    )
     assert gan.sample(6, labels=[0, 1, 2, 0, 1, 2]).shape == (6, 2)
     with pytest.raises(ValueError, match="Label 3 is out of range.*\\[0, 2\\]"):
         gan.sample(2, labels=[0, 3])

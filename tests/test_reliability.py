@@ -24,7 +24,18 @@ TIMEOUT = 300
 
 
 def start_training(workdir, overrides, log_path, env=None):
-    args = [sys.executable, "-c", CLI, "train", "--config", "vanilla_ring8", "--workdir", str(workdir), "--verbose", "0"]
+    args = [
+        sys.executable,
+        "-c",
+        CLI,
+        "train",
+        "--config",
+        "vanilla_ring8",
+        "--workdir",
+        str(workdir),
+        "--verbose",
+        "0",
+    ]
     for override in TINY + overrides:
         args += ["--set", override]
     return subprocess.Popen(args, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
@@ -115,15 +126,23 @@ def test_unreadable_checkpoints_are_an_error_and_stay_on_disk(tmp_path):
 
 
 def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_path):
-    cfg = tiny_config("train.steps=20", "train.steps_per_epoch=10", "train.checkpoint_every=1",
-                      "train.d_learning_rate=3.0e+4", "train.g_learning_rate=3.0e+4")
-    with pytest.raises(health.TrainingDiverged, match=r"Training diverged at step (\d+): .* became NaN or Inf\. "
-                       r"Restored the last good checkpoint .*ckpt-\d+ .*Lower the learning rates") as error:
+    cfg = tiny_config(
+        "train.steps=20",
+        "train.steps_per_epoch=10",
+        "train.checkpoint_every=1",
+        "train.d_learning_rate=3.0e+4",
+        "train.g_learning_rate=3.0e+4",
+    )
+    with pytest.raises(
+        health.TrainingDiverged,
+        match=r"Training diverged at step (\d+): .* became NaN or Inf\. "
+        r"Restored the last good checkpoint .*ckpt-\d+ .*Lower the learning rates",
+    ) as error:
         training.train(cfg, tmp_path, verbose=0)
     diverged = int(re.search(r"at step (\d+)", str(error.value)).group(1))
     assert 0 < latest_step(tmp_path) < diverged
     for prefix in tf.io.gfile.glob(str(tmp_path / "checkpoints" / "ckpt-*.index")):
-        reader = tf.train.load_checkpoint(prefix[:-len(".index")])
+        reader = tf.train.load_checkpoint(prefix[: -len(".index")])
         for name in reader.get_variable_to_shape_map():
             value = np.asarray(reader.get_tensor(name))
             assert value.dtype.kind != "f" or np.isfinite(value).all(), (prefix, name)
@@ -131,9 +150,16 @@ def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_pa
 
 
 def test_a_winning_discriminator_is_reported(tmp_path, caplog):
-    cfg = tiny_config("train.steps=40", "train.steps_per_epoch=20", "train.g_learning_rate=0",
-                      "train.d_learning_rate=0.01", "train.label_noise=0", "train.instance_noise=0",
-                      "health.window=5", "health.d_loss_floor=0.1")
+    cfg = tiny_config(
+        "train.steps=40",
+        "train.steps_per_epoch=20",
+        "train.g_learning_rate=0",
+        "train.d_learning_rate=0.01",
+        "train.label_noise=0",
+        "train.instance_noise=0",
+        "health.window=5",
+        "health.d_loss_floor=0.1",
+    )
     training.train(cfg, tmp_path, verbose=0)
     warnings = [r.getMessage() for r in caplog.records if "discriminator is winning" in r.getMessage()]
     assert len(warnings) == 1  # one per stretch of low loss
@@ -161,8 +187,13 @@ def test_collapsed_samples_are_reported(tmp_path):
 @pytest.mark.slow  # about 100 s: five process starts and a collective timeout
 def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(tmp_path):
     # Minibatch discrimination sees each worker's part of the batch, so it is off for the comparison below.
-    run = ["train.steps=24", "train.steps_per_epoch=12", "train.checkpoint_every=3",
-           "model.minibatch_discrimination=0", "runtime.strategy=multi_worker"]
+    run = [
+        "train.steps=24",
+        "train.steps_per_epoch=12",
+        "train.checkpoint_every=3",
+        "model.minibatch_discrimination=0",
+        "runtime.strategy=multi_worker",
+    ]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     logs = []
 
@@ -199,6 +230,7 @@ def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
 
 # ----- bad inputs: a clear error, and nothing written or lost -----
 
+
 def test_a_workdir_that_cannot_be_created(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(OSError, match=r"Cannot create the workdir .*file/run: Not a directory\. Choose a writable"):
@@ -224,26 +256,39 @@ def write_images(folder, size, n=16):
 def test_data_that_changed_shape_since_the_run_began(tmp_path):
     images = tmp_path / "images"
     write_images(images, 8)
-    overrides = ["data.source=image_folder", f"data.params={{path: {images}, channels: 1}}", "data.batch_size=4",
-                 "train.steps=2"]
+    overrides = [
+        "data.source=image_folder",
+        f"data.params={{path: {images}, channels: 1}}",
+        "data.batch_size=4",
+        "train.steps=2",
+    ]
     training.train(tiny_config(*overrides), tmp_path / "run", verbose=0)
     write_images(images, 12)
     before = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
-    with pytest.raises(ValueError, match=r"checkpoint .*ckpt-2 does not fit the model .* The data behind the config "
-                                         r"changed since the run began"):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint .*ckpt-2 does not fit the model .* The data behind the config "
+        r"changed since the run began",
+    ):
         training.train(tiny_config(*overrides), tmp_path / "run", verbose=0)
     assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == before
 
 
 def test_missing_data(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"image_folder path .*nowhere is not a folder"):
-        training.train(tiny_config("data.source=image_folder", f"data.params={{path: {tmp_path / 'nowhere'}}}"),
-                       tmp_path / "run", verbose=0)
+        training.train(
+            tiny_config("data.source=image_folder", f"data.params={{path: {tmp_path / 'nowhere'}}}"),
+            tmp_path / "run",
+            verbose=0,
+        )
 
 
 def test_a_conditional_config_on_unlabelled_data(tmp_path):
-    with pytest.raises(config.ConfigError, match=r"model\.conditional is true but the data \(gaussian2d\) has no "
-                                                 r"labels: use a labelled source or set model\.conditional=false"):
+    with pytest.raises(
+        config.ConfigError,
+        match=r"model\.conditional is true but the data \(gaussian2d\) has no "
+        r"labels: use a labelled source or set model\.conditional=false",
+    ):
         training.train(tiny_config("data.source=gaussian2d", "model.conditional=true"), tmp_path, verbose=0)
 
 
@@ -268,13 +313,19 @@ def test_data_of_the_wrong_shape_range_or_labels(conditional_gan):
         check(**images)
     with pytest.raises(ValueError, match=r"The model is conditional but the data ring8 has no labels"):
         check(y=None)
-    with pytest.raises(ValueError, match=r"Label 8 is out of range: this generator has 8 classes, so labels must be in "
-                                         r"\[0, 7\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Label 8 is out of range: this generator has 8 classes, so labels must be in "
+        r"\[0, 7\]",
+    ):
         check(y=np.full(100, 8, np.int32))
 
 
 def test_a_conditional_gan_fed_samples_without_labels(conditional_gan):
     stream = data.make_dataset(data.load("ring8", num_examples=256).x, batch_size=128)
-    with pytest.raises(ValueError, match=r"A conditional GAN \(num_classes > 0\) trains on \(samples, labels\) "
-                                         r"batches; got samples only"):
+    with pytest.raises(
+        ValueError,
+        match=r"A conditional GAN \(num_classes > 0\) trains on \(samples, labels\) "
+        r"batches; got samples only",
+    ):
         conditional_gan.fit(stream, steps_per_epoch=1, epochs=1, verbose=0)

@@ -6,11 +6,21 @@ import pytest
 
 from tfgan_zoo import build, config, data, paths, training
 
-TINY = ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[16, 16]",
-        "model.discriminator_units=[16, 16]", "train.steps_per_epoch=2", "runtime.jit_compile=false",
-        "eval.num_samples=200", "train.label_noise=0.1", "train.instance_noise=0.1",
-        "train.instance_noise_decay_steps=10", "train.d_steps=2", "model.ema_decay=0.9",
-        "train.lr_schedule=constant"]  # a decay schedule spans train.steps, which these tests extend
+TINY = [
+    "data.num_examples=2000",
+    "data.batch_size=64",
+    "model.generator_units=[16, 16]",
+    "model.discriminator_units=[16, 16]",
+    "train.steps_per_epoch=2",
+    "runtime.jit_compile=false",
+    "eval.num_samples=200",
+    "train.label_noise=0.1",
+    "train.instance_noise=0.1",
+    "train.instance_noise_decay_steps=10",
+    "train.d_steps=2",
+    "model.ema_decay=0.9",
+    "train.lr_schedule=constant",
+]  # a decay schedule spans train.steps, which these tests extend
 
 
 def tiny_config(*overrides):
@@ -51,7 +61,9 @@ def test_a_workdir_refuses_a_different_config(tmp_path):
 
 
 def test_steps_must_fill_whole_epochs(tmp_path):
-    with pytest.raises(config.ConfigError, match=r"train\.steps \(3\) must be a multiple of train\.steps_per_epoch \(2\)"):
+    with pytest.raises(
+        config.ConfigError, match=r"train\.steps \(3\) must be a multiple of train\.steps_per_epoch \(2\)"
+    ):
         training.train(tiny_config("train.steps=3"), tmp_path, verbose=0)
 
 
@@ -69,8 +81,13 @@ def test_linear_decay_reaches_zero_at_the_last_step(tmp_path):
 
 
 def test_linear_decay_ends_at_the_final_fraction(tmp_path):
-    cfg = tiny_config("train.steps=4", "train.lr_schedule=linear_decay", "train.final_lr_fraction=0.25",
-                      "train.g_learning_rate=0.001", "train.d_learning_rate=0.002")
+    cfg = tiny_config(
+        "train.steps=4",
+        "train.lr_schedule=linear_decay",
+        "train.final_lr_fraction=0.25",
+        "train.g_learning_rate=0.001",
+        "train.d_learning_rate=0.002",
+    )
     gan, _ = training.train(cfg, tmp_path, verbose=0)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.00025)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0005)
@@ -80,8 +97,10 @@ def test_linear_decay_ends_at_the_final_fraction(tmp_path):
 
 def _first_step(precision):
     """A DCGAN on digits after one update in `precision`, and that update's logs."""
-    cfg = config.load(paths.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",
-                                                       "model.channels=8", "data.batch_size=32"])
+    cfg = config.load(
+        paths.config_path("dcgan_digits"),
+        ["runtime.jit_compile=false", f"runtime.precision={precision}", "model.channels=8", "data.batch_size=32"],
+    )
     source = build.load_source(cfg)
     gan = build.compile_gan(build.build_gan(cfg, source.x.shape[1:]), cfg)
     history = gan.fit(data.make_dataset(source.x, 32), steps_per_epoch=1, epochs=1, verbose=0)

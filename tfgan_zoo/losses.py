@@ -82,8 +82,10 @@ def least_squares_discriminator_loss(real_logits, fake_logits, real_targets=1.0,
     """0.5 (D(x) - b)^2 + 0.5 (D(G(z)) - a)^2 with a = 0, b = 1 (Mao et al. 2017, LSGAN eq. 2)."""
     real_logits = tf.convert_to_tensor(real_logits)
     fake_logits = tf.convert_to_tensor(fake_logits)
-    return 0.5 * (_per_example(tf.square(real_logits - _like(real_targets, real_logits)))
-                  + _per_example(tf.square(fake_logits - _like(fake_targets, fake_logits))))
+    return 0.5 * (
+        _per_example(tf.square(real_logits - _like(real_targets, real_logits)))
+        + _per_example(tf.square(fake_logits - _like(fake_targets, fake_logits)))
+    )
 
 
 def least_squares_generator_loss(fake_logits):
@@ -149,6 +151,8 @@ def get(loss):
             raise ValueError(f"Unknown GAN loss {loss!r}; choose one of {', '.join(NAMES)}.")
         return _LOSSES[loss]
     if not (callable(getattr(loss, "discriminator", None)) and callable(getattr(loss, "generator", None))):
-        raise TypeError(f"A GAN loss is a name in {', '.join(NAMES)} or an object with discriminator(real_logits, "
-                        f"fake_logits) and generator(fake_logits) functions; got {loss!r}.")
+        raise TypeError(
+            f"A GAN loss is a name in {', '.join(NAMES)} or an object with discriminator(real_logits, "
+            f"fake_logits) and generator(fake_logits) functions; got {loss!r}."
+        )
     return GANLoss(loss.discriminator, loss.generator, bool(getattr(loss, "uses_targets", False)))

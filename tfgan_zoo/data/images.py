@@ -25,12 +25,28 @@ _CLASS_NAMES = {
     "mnist": tuple(str(d) for d in range(10)),
     "digits": tuple(str(d) for d in range(10)),
     "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
     "cifar10": (
-        "airplane", "automobile", "bird", "cat", "deer",
-        "dog", "frog", "horse", "ship", "truck",
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
     ),
 }
 
@@ -41,8 +57,10 @@ def pad(source, side):
     `((top, bottom), (left, right))` that `crop_padding` removes from samples."""
     height, width = source.x.shape[1:3]
     if side < max(height, width):
-        raise ValueError(f"pad_to={side} is smaller than the {height}x{width} images of {source.name}; "
-                         f"pass a side of at least {max(height, width)}.")
+        raise ValueError(
+            f"pad_to={side} is smaller than the {height}x{width} images of {source.name}; "
+            f"pass a side of at least {max(height, width)}."
+        )
     top, left = (side - height) // 2, (side - width) // 2
     padding = ((top, side - height - top), (left, side - width - left))
     x = np.pad(source.x, ((0, 0), *padding, (0, 0)), constant_values=VALUE_RANGE[0])
@@ -52,7 +70,7 @@ def pad(source, side):
 def crop_padding(samples, padding):
     """Samples `[N, H, W, C]` of a model trained on padded images, cropped back to the data's own shape."""
     (top, bottom), (left, right) = padding
-    return samples[:, top:samples.shape[1] - bottom, left:samples.shape[2] - right]
+    return samples[:, top : samples.shape[1] - bottom, left : samples.shape[2] - right]
 
 
 def _to_unit_range(images, max_value):
@@ -89,17 +107,21 @@ def digits(split, num_examples):
 def tfds_images(name, split, num_examples, data_dir):
     """Tries prepared TFDS data, then (Fashion-MNIST only) Debian's IDX files, then a TFDS download."""
     attempts = [
-        (f"TFDS data prepared in {data_dir or 'the default TFDS data_dir'}", f"tfds:{name}",
-         lambda: _tfds_arrays(name, split, num_examples, data_dir)),
+        (
+            f"TFDS data prepared in {data_dir or 'the default TFDS data_dir'}",
+            f"tfds:{name}",
+            lambda: _tfds_arrays(name, split, num_examples, data_dir),
+        ),
     ]
     if name == "fashion_mnist":
         attempts.append(
-            (f"Debian's IDX files in {_DEBIAN_FASHION_MNIST}", f"debian:{_DEBIAN_FASHION_MNIST}",
-             lambda: _debian_fashion_mnist(split, num_examples))
+            (
+                f"Debian's IDX files in {_DEBIAN_FASHION_MNIST}",
+                f"debian:{_DEBIAN_FASHION_MNIST}",
+                lambda: _debian_fashion_mnist(split, num_examples),
+            )
         )
-    attempts.append(
-        ("TFDS download", f"tfds:{name}", lambda: _tfds_download(name, split, num_examples, data_dir))
-    )
+    attempts.append(("TFDS download", f"tfds:{name}", lambda: _tfds_download(name, split, num_examples, data_dir)))
     failures = []
     for description, origin, attempt in attempts:
         try:

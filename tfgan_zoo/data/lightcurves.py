@@ -51,8 +51,12 @@ def lightcurves(split, seed, num_examples):
         y=labels.astype(np.int32),
         num_classes=len(CLASS_NAMES),
         origin="synthetic",
-        metadata={"value_range": VALUE_RANGE, "class_names": CLASS_NAMES,
-                  "condition_ranges": LIGHTCURVE_RANGES, "noise": LIGHTCURVE_NOISE,
-                  "phase": phase.astype(np.float32)},
+        metadata={
+            "value_range": VALUE_RANGE,
+            "class_names": CLASS_NAMES,
+            "condition_ranges": LIGHTCURVE_RANGES,
+            "noise": LIGHTCURVE_NOISE,
+            "phase": phase.astype(np.float32),
+        },
         conditions={name: values.astype(np.float32) for name, values in conditions.items()},
     )

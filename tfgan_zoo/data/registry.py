@@ -10,8 +10,15 @@ _PARAMS = {
 }
 
 
-def load(name: str, split: str = "train", *, seed: int = 0, num_examples: int | None = None,
-         data_dir: str | None = None, **params) -> Source:
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    seed: int = 0,
+    num_examples: int | None = None,
+    data_dir: str | None = None,
+    **params,
+) -> Source:
     """Loads a named source into memory.
 
     Args:

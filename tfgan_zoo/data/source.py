@@ -46,8 +46,10 @@ def sample_kind(sample_shape, name="The data"):
     """`"points"` (`[D]`), `"series"` (`[T, C]`) or `"images"` (`[H, W, C]`) for samples of `sample_shape`: the
     one place that reads what samples are from their rank."""
     if len(sample_shape) not in _KINDS:
-        raise ValueError(f"{name} has examples of shape {list(sample_shape)}; a Source holds points [N, D], "
-                         "series [N, T, C] or images [N, H, W, C].")
+        raise ValueError(
+            f"{name} has examples of shape {list(sample_shape)}; a Source holds points [N, D], "
+            "series [N, T, C] or images [N, H, W, C]."
+        )
     return _KINDS[len(sample_shape)]
 
 

@@ -14,8 +14,15 @@ from tfgan_zoo.data.source import Source
 _SHUFFLE_KEY = 0x5EED
 
 
-def make_dataset(source_or_x: Source | np.ndarray, batch_size: int, *, seed: int = 0, start_step: int = 0,
-                 labels: bool | None = None, conditions: tuple[str, ...] = ()) -> tf.data.Dataset:
+def make_dataset(
+    source_or_x: Source | np.ndarray,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    start_step: int = 0,
+    labels: bool | None = None,
+    conditions: tuple[str, ...] = (),
+) -> tf.data.Dataset:
     """An infinite stream of batches where batch `k` is a pure function of `(seed, k)`.
 
     Example `j` of step `k` is the flat index `i = k * batch_size + j`; it lies in epoch `i // N`,
@@ -41,8 +48,10 @@ def make_dataset(source_or_x: Source | np.ndarray, batch_size: int, *, seed: int
         has_labels = y is not None and source_or_x.num_classes > 0
         missing = [name for name in conditions if name not in source_or_x.conditions]
         if missing:
-            raise ValueError(f"The data {source_or_x.name} has no condition {', '.join(missing)}; its conditions: "
-                             f"{', '.join(source_or_x.conditions) or 'none'}.")
+            raise ValueError(
+                f"The data {source_or_x.name} has no condition {', '.join(missing)}; its conditions: "
+                f"{', '.join(source_or_x.conditions) or 'none'}."
+            )
         condition_values = {name: tf.constant(source_or_x.conditions[name], tf.float32) for name in conditions}
     elif isinstance(source_or_x, tuple):
         x, y = source_or_x
@@ -70,8 +79,14 @@ def make_dataset(source_or_x: Source | np.ndarray, batch_size: int, *, seed: int
         epoch = flat // num
         # The raw op takes the full [batch, 3] key; TF 2.21's index_shuffle wrapper mis-pads a
         # batched [batch, 2] seed, and one batch can straddle two epochs.
-        key = tf.stack([tf.fill([batch_size], tf.constant(seed, tf.int64)), epoch,
-                        tf.fill([batch_size], tf.constant(_SHUFFLE_KEY, tf.int64))], axis=1)
+        key = tf.stack(
+            [
+                tf.fill([batch_size], tf.constant(seed, tf.int64)),
+                epoch,
+                tf.fill([batch_size], tf.constant(_SHUFFLE_KEY, tf.int64)),
+            ],
+            axis=1,
+        )
         index = tf.raw_ops.RandomIndexShuffle(
             index=flat % num, seed=key, max_index=tf.constant(num - 1, tf.int64), rounds=4
         )
@@ -83,6 +98,4 @@ def make_dataset(source_or_x: Source | np.ndarray, batch_size: int, *, seed: int
         return tf.gather(x_all, index)
 
     steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
-    return steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

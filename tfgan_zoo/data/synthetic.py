@@ -33,7 +33,9 @@ def mixture(name, split, seed, num_examples):
 def gaussian2d(split, seed, num_examples, mean=(1.0, -1.0), cov=((1.0, 0.5), (0.5, 2.0))):
     mean, cov = np.asarray(mean, np.float64), np.asarray(cov, np.float64)
     if mean.shape != (2,) or cov.shape != (2, 2):
-        raise ValueError(f"gaussian2d needs mean of shape [2] and cov of shape [2, 2], got {mean.shape} and {cov.shape}.")
+        raise ValueError(
+            f"gaussian2d needs mean of shape [2] and cov of shape [2, 2], got {mean.shape} and {cov.shape}."
+        )
     n = num_examples or DEFAULT_SIZE[split]
     x = split_rng(seed, split).multivariate_normal(mean, cov, size=n, check_valid="raise")
     return Source(
