@@ -10,12 +10,12 @@ import socket
 import subprocess
 import sys
 
+import contract
 import keras
 import numpy as np
 import pytest
 from absl import flags
 
-import contract
 from tfgan_zoo import build, cli, config, paths
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import mlp

@@ -6,6 +6,7 @@ import pytest
 
 from tfgan_zoo import build, config, data, paths, training
 
+
 def test_a_run_writes_its_outputs(tmp_path, tiny_config):
     gan, history = training.train(tiny_config("vanilla_ring8", "train.steps=4"), tmp_path, verbose=0)
     for name in ["config.yaml", "history.csv", "samples.png", "losses.png", "gan.keras", "checkpoints/checkpoint"]:
