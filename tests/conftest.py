@@ -23,19 +23,47 @@ from tfgan_zoo.networks import mlp
 # Per `model.family`: overrides that shrink its zoo configs to runs of seconds on a CPU (small networks and
 # data, short epochs, no XLA). `test_families` fails for a registered family that has no entry here.
 TINY = {
-    "vanilla": ["data.num_examples=2000", "data.batch_size=64", "model.generator_units=[16, 16]",
-                "model.discriminator_units=[16, 16]", "train.steps_per_epoch=2", "runtime.jit_compile=false",
-                "eval.num_samples=200", "train.label_noise=0.1", "train.instance_noise=0.1",
-                "train.instance_noise_decay_steps=10", "train.d_steps=2", "model.ema_decay=0.9",
-                "train.lr_schedule=constant"],  # a decay schedule spans train.steps, which the resume tests extend
-    "dcgan": ["train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false", "data.num_examples=256",
-              "model.channels=8"],
+    "vanilla": [
+        "data.num_examples=2000",
+        "data.batch_size=64",
+        "model.generator_units=[16, 16]",
+        "model.discriminator_units=[16, 16]",
+        "train.steps_per_epoch=2",
+        "runtime.jit_compile=false",
+        "eval.num_samples=200",
+        "train.label_noise=0.1",
+        "train.instance_noise=0.1",
+        "train.instance_noise_decay_steps=10",
+        "train.d_steps=2",
+        "model.ema_decay=0.9",
+        "train.lr_schedule=constant",
+    ],  # a decay schedule spans train.steps, which the resume tests extend
+    "dcgan": [
+        "train.steps=2",
+        "train.steps_per_epoch=1",
+        "runtime.jit_compile=false",
+        "data.num_examples=256",
+        "model.channels=8",
+    ],
     # 16 real images per step: 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
-    "progressive": ["data.batch_size=16", "model.channels=8", "model.latent_dim=8", "train.stable_images=64",
-                    "train.transition_images=64", "train.steps_per_epoch=2", "runtime.jit_compile=false",
-                    "eval.num_samples=200"],
-    "timeseries": ["train.steps=4", "train.steps_per_epoch=2", "runtime.jit_compile=false", "data.num_examples=256",
-                   "model.channels=4", "eval.num_samples=64"],
+    "progressive": [
+        "data.batch_size=16",
+        "model.channels=8",
+        "model.latent_dim=8",
+        "train.stable_images=64",
+        "train.transition_images=64",
+        "train.steps_per_epoch=2",
+        "runtime.jit_compile=false",
+        "eval.num_samples=200",
+    ],
+    "timeseries": [
+        "train.steps=4",
+        "train.steps_per_epoch=2",
+        "runtime.jit_compile=false",
+        "data.num_examples=256",
+        "model.channels=4",
+        "eval.num_samples=64",
+    ],
 }
 
 
@@ -78,12 +106,25 @@ def mlp_gan():
     latent 4) seeded by `seed`, compiled with Adam(1e-3) unless the kwargs name the optimizers: the train step's
     options shown on a network that trains in milliseconds."""
 
-    def make(sample_shape=(2,), num_classes=0, ema_decay=0.0, seed=0, real_transform=None, output_activation=None,
-             **compile_kwargs):
+    def make(
+        sample_shape=(2,),
+        num_classes=0,
+        ema_decay=0.0,
+        seed=0,
+        real_transform=None,
+        output_activation=None,
+        **compile_kwargs,
+    ):
         keras.utils.set_random_seed(seed)
-        gan = GAN(mlp.generator(4, sample_shape, (16,), num_classes, output_activation=output_activation),
-                  mlp.discriminator(sample_shape, (16,), num_classes), 4, num_classes, ema_decay=ema_decay,
-                  seed=seed, real_transform=real_transform)
+        gan = GAN(
+            mlp.generator(4, sample_shape, (16,), num_classes, output_activation=output_activation),
+            mlp.discriminator(sample_shape, (16,), num_classes),
+            4,
+            num_classes,
+            ema_decay=ema_decay,
+            seed=seed,
+            real_transform=real_transform,
+        )
         compile_kwargs.setdefault("d_optimizer", keras.optimizers.Adam(1e-3))
         compile_kwargs.setdefault("g_optimizer", keras.optimizers.Adam(1e-3))
         gan.compile(**compile_kwargs)
@@ -134,8 +175,9 @@ def check_entry():
         if not fresh_process:
             contract.check(entry)
             return
-        result = subprocess.run([sys.executable, contract.__file__, str(entry)], capture_output=True, text=True,
-                                timeout=300, cwd=entry)
+        result = subprocess.run(
+            [sys.executable, contract.__file__, str(entry)], capture_output=True, text=True, timeout=300, cwd=entry
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "contract ok" in result.stdout
 

@@ -13,8 +13,20 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-CARD_FIELDS = {"name", "family", "dataset", "latent_dim", "num_classes", "sample_shape", "value_range", "conditions",
-               "config", "training", "metrics", "version"}
+CARD_FIELDS = {
+    "name",
+    "family",
+    "dataset",
+    "latent_dim",
+    "num_classes",
+    "sample_shape",
+    "value_range",
+    "conditions",
+    "config",
+    "training",
+    "metrics",
+    "version",
+}
 TRAINING_FIELDS = {"steps", "images_seen", "wall_time_s", "hardware", "seed", "command"}
 
 

@@ -24,9 +24,23 @@ def test_list_shows_the_zoo_configs_and_the_evaluators_apart():
 
 
 def test_train_runs_resumes_and_reports_where_things_are(tmp_path):
-    args = ["train", "--config", "vanilla_ring8", "--workdir", str(tmp_path), "--verbose", "2",
-            "--set", "train.steps=2", "--set", "train.steps_per_epoch=1", "--set", "data.num_examples=1000",
-            "--set", "runtime.jit_compile=false"]
+    args = [
+        "train",
+        "--config",
+        "vanilla_ring8",
+        "--workdir",
+        str(tmp_path),
+        "--verbose",
+        "2",
+        "--set",
+        "train.steps=2",
+        "--set",
+        "train.steps_per_epoch=1",
+        "--set",
+        "data.num_examples=1000",
+        "--set",
+        "runtime.jit_compile=false",
+    ]
     result = run(*args)
     assert result.returncode == 0, result.stderr
     assert "samples.png" in result.stdout and (tmp_path / "samples.png").exists()
@@ -36,12 +50,15 @@ def test_train_runs_resumes_and_reports_where_things_are(tmp_path):
     assert "Epoch 3/3" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--set", "train.stpes=3"], "Unknown key config.train.stpes. Did you mean 'steps'?"),
-    (["train", "--config", "no_such_entry"], "No zoo config named 'no_such_entry'"),
-    (["train", "--set", "data.source=imagenet"], "Unknown data source 'imagenet'"),
-    (["frobnicate"], "unknown command or extra arguments: frobnicate"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--set", "train.stpes=3"], "Unknown key config.train.stpes. Did you mean 'steps'?"),
+        (["train", "--config", "no_such_entry"], "No zoo config named 'no_such_entry'"),
+        (["train", "--set", "data.source=imagenet"], "Unknown data source 'imagenet'"),
+        (["frobnicate"], "unknown command or extra arguments: frobnicate"),
+    ],
+)
 def test_bad_input_is_a_clear_one_line_error(tmp_path, args, message):
     result = run(*args, "--workdir", str(tmp_path / "run"))
     assert result.returncode != 0
@@ -52,14 +69,28 @@ def test_bad_input_is_a_clear_one_line_error(tmp_path, args, message):
 @pytest.fixture(scope="module")
 def conditional_workdir(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cgan")
-    result = run("train", "--config", "cgan_digits", "--workdir", str(workdir), "--verbose", "0",
-                 "--set", "train.steps=2", "--set", "train.steps_per_epoch=1", "--set", "runtime.jit_compile=false")
+    result = run(
+        "train",
+        "--config",
+        "cgan_digits",
+        "--workdir",
+        str(workdir),
+        "--verbose",
+        "0",
+        "--set",
+        "train.steps=2",
+        "--set",
+        "train.steps_per_epoch=1",
+        "--set",
+        "runtime.jit_compile=false",
+    )
     assert result.returncode == 0, result.stderr
     return workdir
 
 
-@pytest.mark.parametrize("command", [
-    ["sample", "--num", "20"], ["sample", "--label", "3", "--num", "8"], ["interpolate", "--num", "3"]])
+@pytest.mark.parametrize(
+    "command", [["sample", "--num", "20"], ["sample", "--label", "3", "--num", "8"], ["interpolate", "--num", "3"]]
+)
 def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command):
     output = tmp_path / "picture.png"
     result = run(*command, "--model", str(conditional_workdir), "--output", str(output))
@@ -67,13 +98,16 @@ def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command)
     assert output.read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("command, message", [
-    (["sample", "--label", "10"], "Label 10 is out of range"),
-    (["arithmetic", "--a", "1", "--b", "2", "--c", "3"], "arithmetic is for unconditional models"),
-    (["sample", "--model", "/no/such/run"], "No trained model at '/no/such/run'"),
-    (["sample", "--condition", "period=3"], "--condition is for models with continuous conditions"),
-    (["export", "--workdir", "/no/such/run"], "/no/such/run is not a training workdir (no config.yaml)"),
-])
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["sample", "--label", "10"], "Label 10 is out of range"),
+        (["arithmetic", "--a", "1", "--b", "2", "--c", "3"], "arithmetic is for unconditional models"),
+        (["sample", "--model", "/no/such/run"], "No trained model at '/no/such/run'"),
+        (["sample", "--condition", "period=3"], "--condition is for models with continuous conditions"),
+        (["export", "--workdir", "/no/such/run"], "/no/such/run is not a training workdir (no config.yaml)"),
+    ],
+)
 def test_bad_requests_on_a_trained_model(conditional_workdir, tmp_path, command, message):
     args = command if "--model" in command else command + ["--model", str(conditional_workdir)]
     result = run(*args, "--output", str(tmp_path / "x.png"))
@@ -82,10 +116,39 @@ def test_bad_requests_on_a_trained_model(conditional_workdir, tmp_path, command,
 
 def test_vector_arithmetic_writes_a_row(tmp_path):
     workdir = tmp_path / "dcgan"
-    assert run("train", "--config", "dcgan_digits", "--workdir", str(workdir), "--verbose", "0", "--set",
-               "train.steps=1", "--set", "train.steps_per_epoch=1", "--set", "runtime.jit_compile=false").returncode == 0
-    result = run("arithmetic", "--model", str(workdir), "--seed", "2", "--a", "0,1", "--b", "2", "--c", "3,4,5",
-                 "--output", str(tmp_path / "row.png"))
+    assert (
+        run(
+            "train",
+            "--config",
+            "dcgan_digits",
+            "--workdir",
+            str(workdir),
+            "--verbose",
+            "0",
+            "--set",
+            "train.steps=1",
+            "--set",
+            "train.steps_per_epoch=1",
+            "--set",
+            "runtime.jit_compile=false",
+        ).returncode
+        == 0
+    )
+    result = run(
+        "arithmetic",
+        "--model",
+        str(workdir),
+        "--seed",
+        "2",
+        "--a",
+        "0,1",
+        "--b",
+        "2",
+        "--c",
+        "3,4,5",
+        "--output",
+        str(tmp_path / "row.png"),
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "row.png").exists()
 
@@ -95,8 +158,18 @@ def test_export_then_sample_and_list_the_entry_by_name(conditional_workdir, tmp_
     result = run("export", "--workdir", str(conditional_workdir), "--output", str(models / "cgan_tiny"))
     assert result.returncode == 0, result.stderr
     assert f"Exported {models / 'cgan_tiny' / '1'}" in result.stdout
-    result = run("sample", "--model", "cgan_tiny", "--label", "3", "--num", "8", "--output", str(tmp_path / "grid.png"),
-                 models=models)
+    result = run(
+        "sample",
+        "--model",
+        "cgan_tiny",
+        "--label",
+        "3",
+        "--num",
+        "8",
+        "--output",
+        str(tmp_path / "grid.png"),
+        models=models,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
     result = run("list", models=models)

@@ -29,7 +29,9 @@ def test_yaml_and_overrides_are_typed(tmp_path):
 
 def test_unknown_key_names_the_key_the_file_and_a_guess(tmp_path):
     path = write(tmp_path, "train:\n  stpes: 100\n")
-    with pytest.raises(config.ConfigError, match=r"Unknown key config\.train\.stpes\. Did you mean 'steps'\?.*entry\.yaml"):
+    with pytest.raises(
+        config.ConfigError, match=r"Unknown key config\.train\.stpes\. Did you mean 'steps'\?.*entry\.yaml"
+    ):
         config.load(path)
 
 
@@ -38,16 +40,19 @@ def test_unknown_section(tmp_path):
         config.load(write(tmp_path, "trainn: {}\n"))
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.steps=many", r"config\.train\.steps must be of type int, got 'many'"),
-    ("train.steps=1.5", r"config\.train\.steps must be of type int"),
-    ("model.spectral_norm=3", r"config\.model\.spectral_norm must be of type bool"),
-    ("model.generator_units=[8, x]", r"config\.model\.generator_units\[1\] must be of type int"),
-    ("model.generator_units=8", r"config\.model\.generator_units must be a list"),
-    ("train=3", r"config\.train must be a mapping"),
-    ("train.d_learning_rate=1e-4", r"must be of type float, got '1e-4' \(str\)\. Write floats like 1\.0e-4\."),
-    ("health.windw=5", r"Unknown key config\.health\.windw\. Did you mean 'window'\?"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.steps=many", r"config\.train\.steps must be of type int, got 'many'"),
+        ("train.steps=1.5", r"config\.train\.steps must be of type int"),
+        ("model.spectral_norm=3", r"config\.model\.spectral_norm must be of type bool"),
+        ("model.generator_units=[8, x]", r"config\.model\.generator_units\[1\] must be of type int"),
+        ("model.generator_units=8", r"config\.model\.generator_units must be a list"),
+        ("train=3", r"config\.train must be a mapping"),
+        ("train.d_learning_rate=1e-4", r"must be of type float, got '1e-4' \(str\)\. Write floats like 1\.0e-4\."),
+        ("health.windw=5", r"Unknown key config\.health\.windw\. Did you mean 'window'\?"),
+    ],
+)
 def test_wrong_value_types_are_errors(tmp_path, override, message):
     with pytest.raises(config.ConfigError, match=message):
         config.load(write(tmp_path, ""), [override])

@@ -10,8 +10,10 @@ from tfgan_zoo import data
 
 
 def _take(dataset, count):
-    return [tuple(np.asarray(t) for t in b) if isinstance(b, tuple) else np.asarray(b)
-            for b in itertools.islice(dataset.as_numpy_iterator(), count)]
+    return [
+        tuple(np.asarray(t) for t in b) if isinstance(b, tuple) else np.asarray(b)
+        for b in itertools.islice(dataset.as_numpy_iterator(), count)
+    ]
 
 
 @pytest.fixture

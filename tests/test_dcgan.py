@@ -61,8 +61,7 @@ def test_acgan_trains_its_class_head_through_the_shared_step():
 
 
 def test_spherical_latents_lie_on_the_sphere():
-    gan = GAN(dcgan.generator(16, (8, 8, 1), 8), dcgan.discriminator((8, 8, 1), 8), 16,
-              latent_distribution="spherical")
+    gan = GAN(dcgan.generator(16, (8, 8, 1), 8), dcgan.discriminator((8, 8, 1), 8), 16, latent_distribution="spherical")
     z = gan.latent(100, tf.constant([0, 0], tf.int64)).numpy()
     np.testing.assert_allclose(np.linalg.norm(z, axis=1), 4.0, rtol=1e-5)
     with pytest.raises(ValueError, match="normal or spherical"):
@@ -85,7 +84,7 @@ def test_vector_arithmetic_combines_set_means():
 
 def pixel_statistics_gap(samples, real):
     """Mean absolute gap between per-pixel means and stds of two image sets."""
-    return (np.abs(samples.mean(0) - real.mean(0)).mean() + np.abs(samples.std(0) - real.std(0)).mean())
+    return np.abs(samples.mean(0) - real.mean(0)).mean() + np.abs(samples.std(0) - real.std(0)).mean()
 
 
 def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path):
@@ -120,9 +119,18 @@ def test_rgb_config_trains_on_small_random_rgb_data(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(64):
         Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    cfg = config.load(paths.config_path("dcgan_cifar10"), [
-        "data.source=image_folder", f"data.params={{path: {folder}}}", "data.batch_size=16", "model.channels=8",
-        "train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false"])
+    cfg = config.load(
+        paths.config_path("dcgan_cifar10"),
+        [
+            "data.source=image_folder",
+            f"data.params={{path: {folder}}}",
+            "data.batch_size=16",
+            "model.channels=8",
+            "train.steps=2",
+            "train.steps_per_epoch=1",
+            "runtime.jit_compile=false",
+        ],
+    )
     gan, _ = training.train(cfg, tmp_path / "run", verbose=0)
     assert gan.sample(3).shape == (3, 32, 32, 3)
 
@@ -136,8 +144,12 @@ def test_conditional_training_rejects_labels_out_of_range(tmp_path):
 
 
 def test_keras_round_trip_of_custom_layers(tmp_path):
-    gan = GAN(dcgan.generator(8, (8, 8, 1), 8, 3, upsampling="pixel_shuffle"),
-              dcgan.discriminator((8, 8, 1), 8, 3, "concat"), 8, 3)
+    gan = GAN(
+        dcgan.generator(8, (8, 8, 1), 8, 3, upsampling="pixel_shuffle"),
+        dcgan.discriminator((8, 8, 1), 8, 3, "concat"),
+        8,
+        3,
+    )
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
     gan.save(tmp_path / "gan.keras")
     loaded = keras.models.load_model(tmp_path / "gan.keras")

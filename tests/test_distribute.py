@@ -14,8 +14,15 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "distributed_run.py")
 COMMON = ["train.steps=3", "train.steps_per_epoch=3", "runtime.jit_compile=false", "data.num_examples=512"]
 CASES = {
     # Minibatch discrimination looks at the whole per-replica batch, so it is left out of the equality check.
-    "vanilla": ["vanilla_ring8", "model.minibatch_discrimination=0", "train.d_steps=2", "train.label_noise=0.1",
-                "train.instance_noise=0.1", "train.gradient_penalty=1.0", "model.ema_decay=0.9"],
+    "vanilla": [
+        "vanilla_ring8",
+        "model.minibatch_discrimination=0",
+        "train.d_steps=2",
+        "train.label_noise=0.1",
+        "train.instance_noise=0.1",
+        "train.gradient_penalty=1.0",
+        "model.ema_decay=0.9",
+    ],
     "dcgan": ["dcgan_digits", "runtime.sync_batch_norm=true"],
 }
 
@@ -23,8 +30,12 @@ CASES = {
 def train(tmp_path, case, strategy):
     output = str(tmp_path / f"{case}_{strategy}.npz")
     name, *overrides = CASES[case]
-    result = subprocess.run([sys.executable, SCRIPT, output, name, strategy, *COMMON, *overrides],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, SCRIPT, output, name, strategy, *COMMON, *overrides],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return np.load(output)
 
@@ -54,9 +65,18 @@ def test_two_workers_end_with_identical_weights_equal_to_one_process(tmp_path, f
     for index in range(2):
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         output = str(tmp_path / f"worker{index}.npz")
-        workers.append((output, subprocess.Popen(
-            [sys.executable, SCRIPT, output, name, "multi_worker", *COMMON, *overrides], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+        workers.append(
+            (
+                output,
+                subprocess.Popen(
+                    [sys.executable, SCRIPT, output, name, "multi_worker", *COMMON, *overrides],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+        )
     try:
         for _, process in workers:
             _, stderr = process.communicate(timeout=600)  # a stuck collective fails here instead of hanging CI

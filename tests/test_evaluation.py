@@ -17,8 +17,9 @@ def pixel_extractor(kernel_initializer=None, info=None):
     """Pixels as features and a fixed linear classifier as logits (random by default): enough to test the plumbing."""
     inputs = keras.Input((8, 8, 1))
     pixels = keras.layers.Flatten(name="pixels")(inputs)
-    logits = keras.layers.Dense(10, name="logits",
-                                kernel_initializer=kernel_initializer or keras.initializers.RandomNormal(seed=0))(pixels)
+    logits = keras.layers.Dense(
+        10, name="logits", kernel_initializer=kernel_initializer or keras.initializers.RandomNormal(seed=0)
+    )(pixels)
     return metrics.FeatureExtractor(keras.Model(inputs, logits, name="pixels"), "pixels", "logits", info=info)
 
 
@@ -46,6 +47,7 @@ class RealSampler:
 
 
 # ----- degradations and reference rows -----
+
 
 def test_noise_has_its_stddev_and_is_clipped_to_the_range():
     x = np.zeros((100, 8, 8, 1), np.float32)
@@ -75,14 +77,16 @@ def test_reference_rows_of_images_and_of_points():
 
 # ----- reports with known answers -----
 
+
 @pytest.fixture(scope="module")
 def extractor():
     return pixel_extractor()
 
 
 def image_report(generator, extractor, names=("fd", "kid", "classifier_score", "precision_recall")):
-    return evaluation.evaluate(generator, DIGITS_TRAIN, DIGITS_TEST, evaluator=extractor, num_samples=300,
-                               image_metrics=names)
+    return evaluation.evaluate(
+        generator, DIGITS_TRAIN, DIGITS_TEST, evaluator=extractor, num_samples=300, image_metrics=names
+    )
 
 
 def test_the_test_split_itself_scores_zero_and_references_order_as_expected(extractor):
@@ -94,9 +98,15 @@ def test_the_test_split_itself_scores_zero_and_references_order_as_expected(extr
     assert 0 < fd["real_floor"] < fd["noise_0.1"] < fd["noise_0.3"] and fd["real_floor"] < fd["blur_3x3"]
     assert references["single_class"]["recall"] < references["real_floor"]["recall"]
     assert values["swd"] < references["real_floor"]["swd"] < references["noise_0.3"]["swd"]
-    assert report["evaluator"] == {"name": "pixels", "feature_layer": "pixels", "logits_layer": "logits",
-                                   "reference": "first 300 examples of the test split", "num_samples": 300, "seed": 0,
-                                   "tstr": "not computed: the generator is unconditional"}
+    assert report["evaluator"] == {
+        "name": "pixels",
+        "feature_layer": "pixels",
+        "logits_layer": "logits",
+        "reference": "first 300 examples of the test split",
+        "num_samples": 300,
+        "seed": 0,
+        "tstr": "not computed: the generator is unconditional",
+    }
     assert "tstr_accuracy" not in values
 
 
@@ -165,10 +175,22 @@ def test_moment_report_of_a_gaussian():
 
 # ----- workdirs, the model card and the CLI entry -----
 
+
 def train_workdir(path, source, *overrides):
-    cfg = config.load(paths.config_path("vanilla_ring8"), [
-        f"data.source={source}", "data.batch_size=32", "model.generator_units=[16]", "model.discriminator_units=[16]",
-        "train.steps=2", "train.steps_per_epoch=2", "runtime.jit_compile=false", "eval.num_samples=100", *overrides])
+    cfg = config.load(
+        paths.config_path("vanilla_ring8"),
+        [
+            f"data.source={source}",
+            "data.batch_size=32",
+            "model.generator_units=[16]",
+            "model.discriminator_units=[16]",
+            "train.steps=2",
+            "train.steps_per_epoch=2",
+            "runtime.jit_compile=false",
+            "eval.num_samples=100",
+            *overrides,
+        ],
+    )
     training.train(cfg, str(path), verbose=0)
     return path
 
@@ -188,7 +210,8 @@ def test_evaluating_a_workdir_writes_the_report_and_fills_the_model_card(tmp_pat
 
 
 def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_another_evaluator(
-        tmp_path, monkeypatch, run_cli):
+    tmp_path, monkeypatch, run_cli
+):
     workdir = train_workdir(tmp_path / "run", "digits")
 
     def offline(**kwargs):
@@ -203,9 +226,18 @@ def test_an_image_workdir_without_inception_weights_fails_clearly_and_takes_anot
     folder.mkdir()
     extractor = pixel_extractor()
     keras.Model(extractor.model.inputs, extractor.model.outputs[1], name="pixels").save(folder / "pixels.keras")
-    (folder / "model_card.json").write_text(json.dumps({
-        "name": "pixels", "file": "pixels.keras", "feature_layer": "pixels", "logits_layer": "logits",
-        "input_range": [-1, 1], "test_accuracy": 0.1}))
+    (folder / "model_card.json").write_text(
+        json.dumps(
+            {
+                "name": "pixels",
+                "file": "pixels.keras",
+                "feature_layer": "pixels",
+                "logits_layer": "logits",
+                "input_range": [-1, 1],
+                "test_accuracy": 0.1,
+            }
+        )
+    )
     status, out, _ = run_cli("evaluate", "--model", workdir, "--evaluator", folder, "--num_samples", 100)
     assert status == 0 and "at step 2 on digits: pixels, test accuracy 10.00%; 100 samples per row" in out
 

@@ -49,8 +49,12 @@ def test_a_conditional_export_meets_the_contract(conditional, check_entry):
     _, workdir, entry = conditional
     check_entry(entry)
     card = json.loads((entry / "model_card.json").read_text())
-    assert (card["family"], card["dataset"], card["num_classes"], card["sample_shape"]) == ("conditional", "digits", 10,
-                                                                                           [8, 8, 1])
+    assert (card["family"], card["dataset"], card["num_classes"], card["sample_shape"]) == (
+        "conditional",
+        "digits",
+        10,
+        [8, 8, 1],
+    )
     assert card["version"] == 1 and card["value_range"] == [-1.0, 1.0] and card["conditions"] == {}
     assert card["training"]["steps"] == 2 and card["training"]["images_seen"] == 2 * 64
     assert 0 < card["training"]["wall_time_s"] < 300
@@ -67,8 +71,21 @@ def test_a_conditional_export_meets_the_contract(conditional, check_entry):
 def test_saved_model_cli_runs_the_images_signature(conditional, tmp_path):
     _, _, entry = conditional
     z = np.random.default_rng(0).standard_normal((3, 16)).round(3).tolist()
-    run("saved_model_cli", "run", "--dir", entry / "1", "--tag_set", "serve", "--signature_def", "images",
-        "--input_exprs", f"z={z};label=[0, 5, 9]", "--outdir", tmp_path, "--overwrite")
+    run(
+        "saved_model_cli",
+        "run",
+        "--dir",
+        entry / "1",
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "images",
+        "--input_exprs",
+        f"z={z};label=[0, 5, 9]",
+        "--outdir",
+        tmp_path,
+        "--overwrite",
+    )
     images = np.load(tmp_path / "images.npy")
     assert images.shape == (3, 8, 8, 1) and images.dtype == np.uint8
 
@@ -78,8 +95,7 @@ def test_load_pretrained_samples_what_the_gan_samples(request, fixture, labels):
     gan, *_, entry = request.getfixturevalue(fixture)
     model = zoo.load_pretrained(entry)
     assert isinstance(model, zoo.PretrainedGenerator) and model.card["version"] == 1
-    np.testing.assert_allclose(model.sample(6, seed=7, labels=labels), gan.sample(6, seed=7, labels=labels),
-                               atol=1e-5)
+    np.testing.assert_allclose(model.sample(6, seed=7, labels=labels), gan.sample(6, seed=7, labels=labels), atol=1e-5)
 
 
 def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch, check_entry):
@@ -122,7 +138,8 @@ def test_reexport_adds_a_version_and_keeps_the_old_one(conditional, tmp_path):
     entry = tmp_path / "cgan"
     export.export(workdir, entry, checkpoint=workdir / "checkpoints" / "ckpt-1")
     (entry / "model_card.json").write_text(
-        json.dumps({**json.loads((entry / "model_card.json").read_text()), "notes": "Kept across exports."}))
+        json.dumps({**json.loads((entry / "model_card.json").read_text()), "notes": "Kept across exports."})
+    )
     export.export(workdir, entry)
     assert paths.versions(entry) == [1, 2]
     card = json.loads((entry / "model_card.json").read_text())
@@ -159,13 +176,19 @@ def corrupt(entry, tmp_path, how):
     return broken
 
 
-@pytest.mark.parametrize("how, error, message", [
-    (lambda e: (e / "model_card.json").write_text("{"), ValueError, r"model_card.json is unreadable .*Re-export"),
-    (lambda e: shutil.rmtree(e / "1"), FileNotFoundError, r"has a model card but no exported version"),
-    (lambda e: (e / "1" / "saved_model.pb").write_bytes(b"\x08garbage"), ValueError,
-     r"broken/1 is not a readable SavedModel .*Re-export it: tfgan-zoo export"),
-    (lambda e: shutil.rmtree(e / "1" / "variables"), ValueError, r"broken/1 is not a readable SavedModel"),
-])
+@pytest.mark.parametrize(
+    "how, error, message",
+    [
+        (lambda e: (e / "model_card.json").write_text("{"), ValueError, r"model_card.json is unreadable .*Re-export"),
+        (lambda e: shutil.rmtree(e / "1"), FileNotFoundError, r"has a model card but no exported version"),
+        (
+            lambda e: (e / "1" / "saved_model.pb").write_bytes(b"\x08garbage"),
+            ValueError,
+            r"broken/1 is not a readable SavedModel .*Re-export it: tfgan-zoo export",
+        ),
+        (lambda e: shutil.rmtree(e / "1" / "variables"), ValueError, r"broken/1 is not a readable SavedModel"),
+    ],
+)
 def test_a_corrupt_entry_is_a_clear_error(conditional, tmp_path, how, error, message):
     with pytest.raises(error, match=message):
         zoo.load_pretrained(corrupt(conditional[2], tmp_path, how))
@@ -173,8 +196,11 @@ def test_a_corrupt_entry_is_a_clear_error(conditional, tmp_path, how, error, mes
 
 def test_a_missing_entry_names_the_place_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("TFGAN_ZOO_MODELS", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=rf"No trained model at 'nope'.*shipped in {tmp_path}: none yet.*"
-                                                r"tfgan-zoo export --workdir DIR"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=rf"No trained model at 'nope'.*shipped in {tmp_path}: none yet.*"
+        r"tfgan-zoo export --workdir DIR",
+    ):
         zoo.load_pretrained("nope")
 
 

@@ -25,8 +25,10 @@ ZOO_CONFIGS = {
 @pytest.mark.parametrize("family", networks.FAMILIES)
 def test_family(family, conditional, tiny_config, check_entry, tmp_path):
     if family not in ZOO_CONFIGS:
-        pytest.fail(f"model.family {family} is registered but not tested: add its zoo configs to ZOO_CONFIGS in "
-                    "tests/test_families.py, and its tiny overrides to TINY in tests/conftest.py.")
+        pytest.fail(
+            f"model.family {family} is registered but not tested: add its zoo configs to ZOO_CONFIGS in "
+            "tests/test_families.py, and its tiny overrides to TINY in tests/conftest.py."
+        )
     # Unconditional also drops the continuous conditions (the light curves' amplitude and period).
     overrides = [f"model.conditional={str(conditional).lower()}"] + ([] if conditional else ["model.conditions=[]"])
     cfg = tiny_config(ZOO_CONFIGS[family][conditional], "train.steps=1", "train.steps_per_epoch=1", *overrides)
@@ -43,8 +45,9 @@ def test_family(family, conditional, tiny_config, check_entry, tmp_path):
     np.testing.assert_array_equal(loaded.sample(4, seed=3, labels=labels, conditions=conditions), samples)
     # `predict` is Keras' way to sample: the inference (EMA) generator, on inputs as `generate` makes them.
     z, labels, conditions = gan.checked_inputs(gan.latent(4, tf.constant([3, 0], tf.int64)), labels, conditions)
-    np.testing.assert_allclose(gan.predict(gan._generator_inputs(z, labels, **conditions), verbose=0), samples,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        gan.predict(gan._generator_inputs(z, labels, **conditions), verbose=0), samples, atol=1e-5
+    )
 
     export.export(tmp_path / "run", tmp_path / "entry")
     check_entry(tmp_path / "entry", fresh_process=False)

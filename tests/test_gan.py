@@ -112,8 +112,10 @@ def test_instance_noise_decays_linearly_to_zero(mlp_gan):
 
 def test_instance_noise_reaches_the_discriminator(mlp_gan):
     # Two identical GANs on the same data: only the one with instance noise sees different D inputs.
-    histories = [mlp_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1,
-                                                    verbose=0).history for noise in (0.0, 1.0)]
+    histories = [
+        mlp_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+        for noise in (0.0, 1.0)
+    ]
     assert histories[0]["d_real"][0] != pytest.approx(histories[1]["d_real"][0])
 
 
@@ -145,8 +147,11 @@ def test_spectral_normalization_bounds_the_discriminator_layers():
             layer.layer.kernel.assign(layer.layer.kernel * 10.0)
     for _ in range(30):  # one power iteration per training call
         disc(points(64), training=True)
-    norms = [np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
-             for layer in disc.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    norms = [
+        np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
+        for layer in disc.layers
+        if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
     assert len(norms) == 3
     np.testing.assert_allclose(norms, 1.0, rtol=0.05)
 
@@ -222,8 +227,12 @@ def test_keras_file_round_trip_samples_identically(tmp_path, mlp_gan):
 def test_conditional_gan_takes_labels_and_rejects_bad_ones(mlp_gan):
     gan = mlp_gan(num_classes=3)
     x, y = points(), np.arange(512) % 3
-    gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
-            steps_per_epoch=2, epochs=1, verbose=0)
+    gan.fit(
+        tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
+        steps_per_epoch=2,
+        epochs=1,
+        verbose=0,
+    )
     assert gan.sample(6, labels=[0, 1, 2, 0, 1, 2]).shape == (6, 2)
     with pytest.raises(ValueError, match="Label 3 is out of range.*\\[0, 2\\]"):
         gan.sample(2, labels=[0, 3])

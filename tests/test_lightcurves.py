@@ -18,6 +18,7 @@ RANGES = data.LIGHTCURVE_RANGES
 
 # ----- the data source -----
 
+
 def test_source_is_deterministic_per_seed_and_split():
     first = data.load("lightcurves", num_examples=300, seed=3)
     again = data.load("lightcurves", num_examples=300, seed=3)
@@ -44,6 +45,7 @@ def test_curves_follow_their_parameters():
 
 def test_classes_are_separable_by_a_simple_classifier():
     """A logistic regression on each curve's sorted, standardised values (blind to phase and period)."""
+
     def features(source):
         x = np.sort(source.x[..., 0], axis=1)
         return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
@@ -55,8 +57,9 @@ def test_classes_are_separable_by_a_simple_classifier():
 
 def test_periodogram_measures_real_curves():
     source = data.load("lightcurves", "test", num_examples=600)
-    errors = lightcurves.parameter_errors(source.x, source.conditions["amplitude"], source.conditions["period"],
-                                          RANGES["period"])
+    errors = lightcurves.parameter_errors(
+        source.x, source.conditions["amplitude"], source.conditions["period"], RANGES["period"]
+    )
     assert errors["period_error"] < 0.01 and errors["amplitude_error"] < 0.08
     # Eclipsing binaries put most power at half the period; the multi-harmonic fit still finds the period.
     binaries = source.y == 2
@@ -84,6 +87,7 @@ def test_a_config_naming_conditions_the_data_lacks_is_an_error():
 
 # ----- a tiny trained run: conditions through training, sampling, saving, export and evaluation -----
 
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_config):
     workdir = tmp_path_factory.mktemp("lightcurves") / "run"
@@ -99,16 +103,20 @@ def test_sample_and_generate_take_continuous_conditions(run):
     other_period = gan.sample(6, seed=1, labels=[0, 1, 2, 0, 1, 2], conditions={"amplitude": 0.5, "period": 40.0})
     assert not np.allclose(both, other_period)
     # A condition left out is drawn over its trained range, the same way for the same seed.
-    np.testing.assert_array_equal(gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}),
-                                  gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}))
+    np.testing.assert_array_equal(
+        gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}),
+        gan.sample(4, seed=2, labels=0, conditions={"period": 30.0}),
+    )
     with pytest.raises(ValueError, match="Unknown condition.*mass"):
         gan.sample(2, labels=0, conditions={"mass": 1.0})
     with pytest.raises(ValueError, match="takes the continuous conditions amplitude, period"):
         gan.generate(np.zeros((2, gan.latent_dim)), [0, 1], {"period": 20.0})
     loaded = zoo.load_pretrained(str(workdir / "gan.keras"))
-    np.testing.assert_allclose(loaded.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
-                               gan.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
+        gan.sample(4, seed=3, labels=1, conditions={"amplitude": 0.3, "period": 25.0}),
+        atol=1e-6,
+    )
     picture = Image.open(workdir / "samples.png")
     assert picture.width > 200 and picture.height > 200
 
@@ -123,15 +131,22 @@ def test_export_takes_conditions_in_the_signature_and_card(run, tmp_path):
     signature = tf.saved_model.load(str(entry / "1")).signatures["serving_default"]
     specs = signature.structured_input_signature[1]
     assert {name: (spec.dtype, spec.shape.as_list()) for name, spec in specs.items()} == {
-        "z": (tf.float32, [None, gan.latent_dim]), "label": (tf.int32, [None]),
-        "amplitude": (tf.float32, [None]), "period": (tf.float32, [None])}
+        "z": (tf.float32, [None, gan.latent_dim]),
+        "label": (tf.int32, [None]),
+        "amplitude": (tf.float32, [None]),
+        "period": (tf.float32, [None]),
+    }
     z = gan.latent(3, tf.constant([5, 0], tf.int64))
     served = signature(z=z, label=tf.constant([0, 1, 2]), amplitude=tf.fill([3], 0.4), period=tf.fill([3], 30.0))
-    np.testing.assert_allclose(served["samples"].numpy(),
-                               gan.generate(z, [0, 1, 2], {"amplitude": 0.4, "period": 30.0}), atol=1e-5)
+    np.testing.assert_allclose(
+        served["samples"].numpy(), gan.generate(z, [0, 1, 2], {"amplitude": 0.4, "period": 30.0}), atol=1e-5
+    )
     shipped = zoo.load_pretrained(str(entry))
-    np.testing.assert_allclose(shipped.sample(3, seed=7, labels=2, conditions={"period": 18.0}),
-                               gan.sample(3, seed=7, labels=2, conditions={"period": 18.0}), atol=1e-5)
+    np.testing.assert_allclose(
+        shipped.sample(3, seed=7, labels=2, conditions={"period": 18.0}),
+        gan.sample(3, seed=7, labels=2, conditions={"period": 18.0}),
+        atol=1e-5,
+    )
     png = plots.samples_png(shipped.sample(6, seed=0, labels=[0, 0, 1, 1, 2, 2]), rows=3)
     assert Image.open(io.BytesIO(png)).format == "PNG"
 
@@ -151,13 +166,21 @@ def test_evaluation_reports_tstr_trts_and_parameter_errors(run):
 
 # ----- a longer run: the generated period follows the requested one -----
 
+
 @pytest.mark.slow  # about 3 minutes on 2 CPU cores
 def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
     # The shipped config's networks; the period follows its condition after about 2,500 steps (correlation
     # 0.2 at 2,000 steps, 0.5 at 3,000 when this test was written).
-    cfg = config.load(paths.config_path("cgan_lightcurves"), ["train.steps=3000", "train.steps_per_epoch=3000",
-                                                              "data.num_examples=5000", "model.ema_decay=0.99",
-                                                              "health.enabled=false"])
+    cfg = config.load(
+        paths.config_path("cgan_lightcurves"),
+        [
+            "train.steps=3000",
+            "train.steps_per_epoch=3000",
+            "data.num_examples=5000",
+            "model.ema_decay=0.99",
+            "health.enabled=false",
+        ],
+    )
     gan, _ = training.train(cfg, str(tmp_path / "run"), verbose=0)
     requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
     curves = gan.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_zoo import losses
-from tfgan_zoo import tfgan_compat
+from tfgan_zoo import losses, tfgan_compat
 
 NONE = tf.compat.v1.losses.Reduction.NONE
 
@@ -69,10 +68,13 @@ def test_minimax_discriminator_loss_with_one_sided_label_smoothing():
 
 
 def test_minimax_discriminator_loss_with_noisy_per_example_targets():
-    expected = [sigmoid_ce(tr, r) + sigmoid_ce(tf_, f)
-                for r, f, tr, tf_ in zip(REAL, FAKE, NOISY_REAL_TARGETS, NOISY_FAKE_TARGETS)]
+    expected = [
+        sigmoid_ce(tr, r) + sigmoid_ce(tf_, f)
+        for r, f, tr, tf_ in zip(REAL, FAKE, NOISY_REAL_TARGETS, NOISY_FAKE_TARGETS)
+    ]
     actual = losses.minimax_discriminator_loss(
-        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS))
+        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS)
+    )
     assert_close(actual, expected)
 
 
@@ -128,12 +130,15 @@ def test_least_squares_losses_values():
 
 
 def test_least_squares_discriminator_loss_with_smoothing_and_noisy_targets():
-    smoothed = [0.5 * (r - 0.9) ** 2 + 0.5 * f ** 2 for r, f in zip(REAL, FAKE)]
+    smoothed = [0.5 * (r - 0.9) ** 2 + 0.5 * f**2 for r, f in zip(REAL, FAKE)]
     assert_close(losses.least_squares_discriminator_loss(tensor(REAL), tensor(FAKE), real_targets=0.9), smoothed)
-    noisy = [0.5 * (r - tr) ** 2 + 0.5 * (f - tf_) ** 2
-             for r, f, tr, tf_ in zip(REAL, FAKE, NOISY_REAL_TARGETS, NOISY_FAKE_TARGETS)]
+    noisy = [
+        0.5 * (r - tr) ** 2 + 0.5 * (f - tf_) ** 2
+        for r, f, tr, tf_ in zip(REAL, FAKE, NOISY_REAL_TARGETS, NOISY_FAKE_TARGETS)
+    ]
     actual = losses.least_squares_discriminator_loss(
-        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS))
+        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS)
+    )
     assert_close(actual, noisy)
 
 
@@ -146,7 +151,9 @@ def test_multi_output_discriminators_sum_per_example(name):
     pair = losses.get(name)
     d_loss = pair.discriminator(tf.constant(real), tf.constant(fake))
     g_loss = pair.generator(tf.constant(fake))
-    d_terms = [pair.discriminator(tf.constant(real[:, i, j]), tf.constant(fake[:, i, j])) for i in range(2) for j in range(2)]
+    d_terms = [
+        pair.discriminator(tf.constant(real[:, i, j]), tf.constant(fake[:, i, j])) for i in range(2) for j in range(2)
+    ]
     g_terms = [pair.generator(tf.constant(fake[:, i, j])) for i in range(2) for j in range(2)]
     assert_close(d_loss, np.sum(d_terms, axis=0), rtol=1e-5)
     assert_close(g_loss, np.sum(g_terms, axis=0), rtol=1e-5)
@@ -202,7 +209,7 @@ def _data(seed=0, shape=(4, 2, 3)):
 
 def test_gradient_penalty_linear_critic_is_independent_of_alpha():
     real, fake = _data()
-    expected = [(math.sqrt(W_NORM ** 2 + 1e-10) - 1.0) ** 2] * 4
+    expected = [(math.sqrt(W_NORM**2 + 1e-10) - 1.0) ** 2] * 4
     for alpha in ([0.0, 0.3, 0.7, 1.0], [0.5, 0.5, 0.5, 0.5]):
         assert_close(losses.gradient_penalty(linear_critic(W), real, fake, tensor(alpha)), expected)
 
@@ -210,8 +217,9 @@ def test_gradient_penalty_linear_critic_is_independent_of_alpha():
 def test_gradient_penalty_is_zero_for_a_unit_norm_linear_critic():
     real, fake = _data()
     unit = (np.array(W) / W_NORM).tolist()
-    assert_close(losses.gradient_penalty(linear_critic(unit), real, fake, tensor([0.2, 0.4, 0.6, 0.8])), [0.0] * 4,
-                 atol=1e-6)
+    assert_close(
+        losses.gradient_penalty(linear_critic(unit), real, fake, tensor([0.2, 0.4, 0.6, 0.8])), [0.0] * 4, atol=1e-6
+    )
 
 
 def test_gradient_penalty_interpolates_alpha_real_plus_one_minus_alpha_fake():
@@ -243,8 +251,9 @@ def test_gradient_penalty_is_differentiable_in_the_critic_weights():
     real, fake = _data()
     w = tf.Variable(W)
     with tf.GradientTape() as tape:
-        penalty = losses.gradient_penalty(lambda x: tf.reduce_sum(x * w, axis=[1, 2]), real, fake,
-                                          tensor([0.1, 0.2, 0.3, 0.4]))
+        penalty = losses.gradient_penalty(
+            lambda x: tf.reduce_sum(x * w, axis=[1, 2]), real, fake, tensor([0.1, 0.2, 0.3, 0.4])
+        )
         total = tf.reduce_mean(penalty)
     expected = 2.0 * (W_NORM - 1.0) * np.array(W) / W_NORM
     assert_close(tape.gradient(total, w), expected, rtol=1e-4)
@@ -252,7 +261,7 @@ def test_gradient_penalty_is_differentiable_in_the_critic_weights():
 
 def test_r1_penalty_linear_critic():
     real, _ = _data()
-    assert_close(losses.r1_penalty(linear_critic(W), real), [0.5 * W_NORM ** 2] * 4)
+    assert_close(losses.r1_penalty(linear_critic(W), real), [0.5 * W_NORM**2] * 4)
 
 
 def test_r1_penalty_quadratic_critic():
@@ -314,7 +323,8 @@ def test_wasserstein_matches_tfgan(tfgan_losses):
     assert_close(ours_g, theirs_g.numpy())
     # TF-GAN's default reduction is the batch mean.
     assert float(tf.reduce_mean(ours_d)) == pytest.approx(
-        float(tfgan_losses.wasserstein_discriminator_loss(tensor(REAL), tensor(FAKE))), rel=1e-6)
+        float(tfgan_losses.wasserstein_discriminator_loss(tensor(REAL), tensor(FAKE))), rel=1e-6
+    )
 
 
 def test_hinge_matches_tfgan_wasserstein_hinge(tfgan_losses):
@@ -337,10 +347,15 @@ def test_least_squares_matches_tfgan(tfgan_losses):
 
 def test_least_squares_targets_match_tfgan_labels(tfgan_losses):
     ours = losses.least_squares_discriminator_loss(
-        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS))
+        tensor(REAL), tensor(FAKE), real_targets=tensor(NOISY_REAL_TARGETS), fake_targets=tensor(NOISY_FAKE_TARGETS)
+    )
     theirs = tfgan_losses.least_squares_discriminator_loss(
-        tensor(REAL), tensor(FAKE), real_label=tensor(NOISY_REAL_TARGETS), fake_label=tensor(NOISY_FAKE_TARGETS),
-        reduction=NONE)
+        tensor(REAL),
+        tensor(FAKE),
+        real_label=tensor(NOISY_REAL_TARGETS),
+        fake_label=tensor(NOISY_FAKE_TARGETS),
+        reduction=NONE,
+    )
     assert_close(ours, theirs.numpy())
 
 
@@ -354,8 +369,13 @@ def test_gradient_penalty_matches_tfgan_with_a_linear_critic(tfgan_losses):
     @tf.function
     def tfgan_penalty():
         return tfgan_losses.wasserstein_gradient_penalty(
-            real, fake, generator_inputs=None, discriminator_fn=lambda x, _: critic(x), discriminator_scope="critic",
-            reduction=NONE)
+            real,
+            fake,
+            generator_inputs=None,
+            discriminator_fn=lambda x, _: critic(x),
+            discriminator_scope="critic",
+            reduction=NONE,
+        )
 
     theirs = tfgan_penalty().numpy()
     ours = losses.gradient_penalty(critic, real, fake, tensor([0.9, 0.05, 0.5, 0.61]))
@@ -368,13 +388,16 @@ def test_gradient_penalty_matches_tfgan_with_a_linear_critic(tfgan_losses):
 # Registry.
 
 
-@pytest.mark.parametrize("name, discriminator, generator, uses_targets", [
-    ("minimax", losses.minimax_discriminator_loss, losses.minimax_generator_loss, True),
-    ("non_saturating", losses.minimax_discriminator_loss, losses.non_saturating_generator_loss, True),
-    ("wasserstein", losses.wasserstein_discriminator_loss, losses.wasserstein_generator_loss, False),
-    ("hinge", losses.hinge_discriminator_loss, losses.wasserstein_generator_loss, False),
-    ("least_squares", losses.least_squares_discriminator_loss, losses.least_squares_generator_loss, True),
-])
+@pytest.mark.parametrize(
+    "name, discriminator, generator, uses_targets",
+    [
+        ("minimax", losses.minimax_discriminator_loss, losses.minimax_generator_loss, True),
+        ("non_saturating", losses.minimax_discriminator_loss, losses.non_saturating_generator_loss, True),
+        ("wasserstein", losses.wasserstein_discriminator_loss, losses.wasserstein_generator_loss, False),
+        ("hinge", losses.hinge_discriminator_loss, losses.wasserstein_generator_loss, False),
+        ("least_squares", losses.least_squares_discriminator_loss, losses.least_squares_generator_loss, True),
+    ],
+)
 def test_get_returns_the_pair(name, discriminator, generator, uses_targets):
     pair = losses.get(name)
     assert isinstance(pair, losses.GANLoss)

@@ -20,19 +20,28 @@ def coverage(samples):
 
 def test_values_reach_history_csv_and_tensorboard_every_n_epochs_and_the_best_model_is_saved(tmp_path, mlp_gan):
     gan = mlp_gan(output_activation="tanh", jit_compile=False)
-    callback = metrics.MetricsCallback(coverage, num_samples=200, every_n_epochs=2,
-                                       best_path=str(tmp_path / "best.keras"), monitor="high_quality")
+    callback = metrics.MetricsCallback(
+        coverage, num_samples=200, every_n_epochs=2, best_path=str(tmp_path / "best.keras"), monitor="high_quality"
+    )
     csv = tmp_path / "history.csv"
-    history = gan.fit(data.make_dataset(RING, 64), epochs=5, steps_per_epoch=1, verbose=0,
-                      callbacks=[callback, keras.callbacks.CSVLogger(str(csv)),
-                                 keras.callbacks.TensorBoard(str(tmp_path / "logs"))])
+    history = gan.fit(
+        data.make_dataset(RING, 64),
+        epochs=5,
+        steps_per_epoch=1,
+        verbose=0,
+        callbacks=[callback, keras.callbacks.CSVLogger(str(csv)), keras.callbacks.TensorBoard(str(tmp_path / "logs"))],
+    )
     values = history.history["high_quality"]
     # Evaluated: the first epoch, epochs 2 and 4 (1-based), and the last; NaN in between.
     assert [math.isnan(v) for v in values] == [False, False, True, False, False]
     assert set(history.history) >= {"modes_covered", "reverse_kl", "spread", "d_loss"}
     assert "high_quality" in csv.read_text().splitlines()[0]
-    tags = {value.tag for path in (tmp_path / "logs").rglob("events.out.tfevents.*")
-            for event in tf.compat.v1.train.summary_iterator(str(path)) for value in event.summary.value}
+    tags = {
+        value.tag
+        for path in (tmp_path / "logs").rglob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }
     assert "epoch_high_quality" in tags
     assert callback.mode == "max" and callback.best == max(v for v in values if not math.isnan(v))
     assert keras.models.load_model(tmp_path / "best.keras").latent_dim == 4
@@ -43,8 +52,13 @@ def test_image_metrics_of_a_conditional_gan(mlp_gan):
     extractor = metrics.FeatureExtractor(pixels, "pixels")
     gan = mlp_gan((8, 8, 1), 10, output_activation="tanh", jit_compile=False)
     image_metrics = metrics.ImageMetrics(DIGITS.x[:300], extractor, ["fd", "kid", "precision_recall"])
-    history = gan.fit(data.make_dataset(DIGITS, 32), epochs=1, steps_per_epoch=1, verbose=0,
-                      callbacks=[metrics.MetricsCallback(image_metrics, num_samples=300)])
+    history = gan.fit(
+        data.make_dataset(DIGITS, 32),
+        epochs=1,
+        steps_per_epoch=1,
+        verbose=0,
+        callbacks=[metrics.MetricsCallback(image_metrics, num_samples=300)],
+    )
     assert {"fd", "kid", "kid_std", "precision", "recall"} <= set(history.history)
     assert history.history["fd"][0] > 0
 
@@ -56,8 +70,13 @@ def test_clear_errors(mlp_gan):
         metrics.ImageMetrics(DIGITS.x, None, ["fid"])
     gan = mlp_gan(output_activation="tanh", jit_compile=False)
     with pytest.raises(KeyError, match="monitor='fd' is not among the metrics computed: modes_covered"):
-        gan.fit(data.make_dataset(RING, 64), epochs=1, steps_per_epoch=1, verbose=0,
-                callbacks=[metrics.MetricsCallback(functools.partial(coverage), num_samples=100, monitor="fd")])
+        gan.fit(
+            data.make_dataset(RING, 64),
+            epochs=1,
+            steps_per_epoch=1,
+            verbose=0,
+            callbacks=[metrics.MetricsCallback(functools.partial(coverage), num_samples=100, monitor="fd")],
+        )
 
 
 def test_balanced_labels():

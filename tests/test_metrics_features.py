@@ -18,8 +18,9 @@ def pixels_and_probabilities(input_shape=(8, 8, 1)):
 
 
 def test_a_user_model_gives_its_layer_as_features_in_its_input_range():
-    extractor = metrics.FeatureExtractor(pixels_and_probabilities(), "flat", "probs", input_range=(0.0, 255.0),
-                                         batch_size=7)
+    extractor = metrics.FeatureExtractor(
+        pixels_and_probabilities(), "flat", "probs", input_range=(0.0, 255.0), batch_size=7
+    )
     images = RNG.uniform(-1, 1, size=(20, 8, 8, 1)).astype(np.float32)
     feats, logits = extractor(images)
     np.testing.assert_allclose(feats, (images.reshape(20, -1) + 1) * 127.5, rtol=1e-5)
@@ -43,12 +44,15 @@ def test_an_unknown_layer_names_the_model_layers():
 def test_inception_without_weights_fails_with_a_clear_message(monkeypatch):
     def offline(**kwargs):  # What Keras raises when the weights cannot be downloaded.
         # pylint: disable-next=broad-exception-raised
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- "
-                        "[Errno -2] Name or service not known")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -2] Name or service not known"
+        )
 
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
-    with pytest.raises(metrics.EvaluatorUnavailableError,
-                       match=r"InceptionV3's ImageNet weights .* ~/\.keras/models/.*fashion_mnist_classifier"):
+    with pytest.raises(
+        metrics.EvaluatorUnavailableError,
+        match=r"InceptionV3's ImageNet weights .* ~/\.keras/models/.*fashion_mnist_classifier",
+    ):
         metrics.inception_v3()
 
 

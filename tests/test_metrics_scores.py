@@ -21,6 +21,7 @@ def gaussian(n, mean, stddevs, seed):
 
 # ----- Fréchet distance -----
 
+
 def test_frechet_distance_of_a_set_with_itself_is_zero():
     x = RNG.normal(size=(500, 16))
     assert metrics.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
@@ -45,13 +46,15 @@ def test_frechet_distance_agrees_with_scipy_sqrtm():
 
 # ----- KID -----
 
+
 def mmd2_unbiased(x, y):
     """Independent MMD^2 estimate with the kernel (x.y / d + 1)^3, as in Binkowski et al. 2018."""
     d = x.shape[1]
     k_xx, k_yy, k_xy = ((x @ x.T) / d + 1) ** 3, ((y @ y.T) / d + 1) ** 3, ((x @ y.T) / d + 1) ** 3
     m, n = len(x), len(y)
-    return ((k_xx.sum() - np.trace(k_xx)) / (m * (m - 1)) + (k_yy.sum() - np.trace(k_yy)) / (n * (n - 1))
-            - 2 * k_xy.mean())
+    return (
+        (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1)) + (k_yy.sum() - np.trace(k_yy)) / (n * (n - 1)) - 2 * k_xy.mean()
+    )
 
 
 def test_kid_of_one_block_is_the_unbiased_mmd_and_has_no_std():
@@ -64,7 +67,7 @@ def test_kid_of_one_block_is_the_unbiased_mmd_and_has_no_std():
 def test_kid_over_blocks_is_the_mean_of_block_estimates_with_its_standard_error():
     a, b = RNG.normal(size=(400, 6)), RNG.normal(0.5, 1.0, size=(400, 6))
     kid, std = metrics.kernel_distance(a, b, max_block_size=100)
-    blocks = [mmd2_unbiased(a[i:i + 100], b[i:i + 100]) for i in range(0, 400, 100)]
+    blocks = [mmd2_unbiased(a[i : i + 100], b[i : i + 100]) for i in range(0, 400, 100)]
     assert kid == pytest.approx(np.mean(blocks), rel=1e-9)
     assert std == pytest.approx(np.std(blocks, ddof=1) / 2, rel=1e-9)
 
@@ -76,6 +79,7 @@ def test_kid_is_near_zero_for_one_distribution_and_grows_with_the_shift():
 
 
 # ----- classifier score -----
+
 
 def test_classifier_score_ranges_from_one_to_the_number_of_classes():
     assert metrics.classifier_score(np.zeros((50, 10))) == pytest.approx(1.0)
@@ -94,8 +98,10 @@ def test_classifier_score_agrees_with_scipy():
 
 # ----- precision and recall -----
 
+
 def precision_recall_sklearn(real, fake, k):
     """Independent implementation with scikit-learn's exact nearest neighbours."""
+
     def radii(x):
         return NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)[0][:, k]
 
@@ -138,6 +144,7 @@ def test_features_must_be_a_matrix():
 
 # ----- sliced Wasserstein distance -----
 
+
 def test_projected_distance_is_scipy_wasserstein_per_direction():
     a, b = RNG.normal(size=(500, 3)), RNG.normal(1.0, 2.0, size=(500, 3))
     direction = np.array([[1.0], [2.0], [-0.5]])
@@ -152,7 +159,8 @@ def test_projected_distance_agrees_with_tfgan_over_many_directions():
     tf.random.set_seed(0)
     tfgan_swd = tfgan_compat.load("python.eval.sliced_wasserstein")
     reference = tfgan_swd._sliced_wasserstein(  # pylint: disable=protected-access
-        tf.constant(a), tf.constant(b), random_sampling_count=8, random_projection_dim=256)
+        tf.constant(a), tf.constant(b), random_sampling_count=8, random_projection_dim=256
+    )
     ours = swd_lib.sliced_wasserstein(a, b, RNG.standard_normal((12, 2048)))
     assert ours == pytest.approx(float(reference), rel=0.03)
 

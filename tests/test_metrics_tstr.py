@@ -20,8 +20,9 @@ class RealSampler:
 
 
 def test_a_perfect_generator_scores_like_real_data():
-    result = metrics.train_on_synthetic_test_on_real(RealSampler(), (TRAIN.x, TRAIN.y), (TEST.x, TEST.y),
-                                                     num_samples=1000)
+    result = metrics.train_on_synthetic_test_on_real(
+        RealSampler(), (TRAIN.x, TRAIN.y), (TEST.x, TEST.y), num_samples=1000
+    )
     assert result["real_accuracy"] > 0.8
     assert result["tstr_ratio"] == pytest.approx(1.0, abs=0.1)
     assert result["tstr_ratio"] == result["tstr_accuracy"] / result["real_accuracy"]

@@ -51,4 +51,6 @@ def test_moment_errors():
     samples = rng.multivariate_normal([1, -1], [[1, 0.5], [0.5, 2]], size=200000)
     errors = metrics.moment_errors(samples, [1, -1], [[1, 0.5], [0.5, 2]])
     assert errors["mean_error"] < 0.01 and errors["cov_error"] < 0.02
-    assert metrics.moment_errors(samples + 0.5, [1, -1], [[1, 0.5], [0.5, 2]])["mean_error"] == pytest.approx(0.5, abs=0.01)
+    assert metrics.moment_errors(samples + 0.5, [1, -1], [[1, 0.5], [0.5, 2]])["mean_error"] == pytest.approx(
+        0.5, abs=0.01
+    )

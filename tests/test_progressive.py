@@ -46,8 +46,18 @@ def test_the_schedule_alternates_fade_ins_and_stable_phases():
         return progressive.growth_at(images, num_levels=3, stable_images=100, transition_images=50)
 
     assert [at(n) for n in (0, 99, 100, 125, 149, 150, 249, 250, 275, 300, 10**9)] == [
-        (0, 1.0), (0, 1.0), (1, 0.0), (1, 0.5), (1, 0.98), (1, 1.0), (1, 1.0), (2, 0.0), (2, 0.5), (2, 1.0),
-        (2, 1.0)]
+        (0, 1.0),
+        (0, 1.0),
+        (1, 0.0),
+        (1, 0.5),
+        (1, 0.98),
+        (1, 1.0),
+        (1, 1.0),
+        (2, 0.0),
+        (2, 0.5),
+        (2, 1.0),
+        (2, 1.0),
+    ]
     with pytest.raises(ValueError, match=r"image side must be 4 \* 2\*\*k .* got 28. Pad the images"):
         progressive.generator(8, (28, 28, 1))
 
@@ -60,15 +70,22 @@ def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step(tiny_gan):
 
     class Record(keras.callbacks.Callback):  # runs after the growth callback, before each step
         def on_train_batch_begin(self, batch, logs=None):
-            seen.append((progressive.growth(gan), blocky(gan.generate(z, use_ema=False)),
-                         blocky(gan.real_transform(real))))
-            states = {(int(layer.level.numpy()), float(layer.alpha.numpy()))
-                      for layer in progressive.growth_layers(gan)}
+            seen.append(
+                (progressive.growth(gan), blocky(gan.generate(z, use_ema=False)), blocky(gan.real_transform(real)))
+            )
+            states = {
+                (int(layer.level.numpy()), float(layer.alpha.numpy())) for layer in progressive.growth_layers(gan)
+            }
             assert len(states) == 1 and len(progressive.growth_layers(gan)) == 4  # G, EMA G, D, reals agree
 
     growth = progressive.ProgressiveGrowth(64, 64, images_per_step=16)
-    gan.fit(data.make_dataset(source, 16, labels=False), steps_per_epoch=12, epochs=1, verbose=0,
-            callbacks=[growth, Record()])
+    gan.fit(
+        data.make_dataset(source, 16, labels=False),
+        steps_per_epoch=12,
+        epochs=1,
+        verbose=0,
+        callbacks=[growth, Record()],
+    )
     assert [state for state, _, _ in seen] == EXPECTED_GROWTH
     # 4x4 until the fade-in starts (at alpha 0 the new level adds nothing), 8x8 from its first step on.
     assert [fake for _, fake, _ in seen] == [True] * 5 + [False] * 7
@@ -77,15 +94,17 @@ def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step(tiny_gan):
     assert gan.generate(z).shape == (8, 8, 8, 1)
 
 
-def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(tmp_path, tiny_config, tiny_gan,
-                                                                        assert_same_weights):
+def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(
+    tmp_path, tiny_config, tiny_gan, assert_same_weights
+):
     straight, _ = training.train(tiny_config("pggan_digits", "train.steps=12"), tmp_path / "straight", verbose=0)
     interrupted, _ = training.train(tiny_config("pggan_digits", "train.steps=6"), tmp_path / "resumed", verbose=0)
     assert progressive.growth(interrupted) == (1, 0.25)  # step 6 set at the start of step 5: 80 images
 
     restored, _ = tiny_gan("pggan_digits")
     tf.train.Checkpoint(gan=restored).restore(
-        tf.train.latest_checkpoint(str(tmp_path / "resumed" / "checkpoints"))).expect_partial()
+        tf.train.latest_checkpoint(str(tmp_path / "resumed" / "checkpoints"))
+    ).expect_partial()
     assert int(restored.step.numpy()) == 6 and progressive.growth(restored) == (1, 0.25)
 
     resumed, _ = training.train(tiny_config("pggan_digits", "train.steps=12"), tmp_path / "resumed", verbose=0)
@@ -95,9 +114,17 @@ def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(tmp_path
     assert pictures == {"level_4x4.png", "level_8x8.png"}
 
 
-@pytest.mark.parametrize("layer", [
-    progressive.EqualizedDense(3, gain=1.0), progressive.EqualizedConv2D(2, 3), progressive.PixelNorm(),
-    progressive.Growth(3), progressive.Fade(1)], ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        progressive.EqualizedDense(3, gain=1.0),
+        progressive.EqualizedConv2D(2, 3),
+        progressive.PixelNorm(),
+        progressive.Growth(3),
+        progressive.Fade(1),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
 def test_layers_round_trip_through_their_config(layer):
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(copy) is type(layer) and copy.get_config() == layer.get_config()
@@ -117,7 +144,8 @@ def test_images_are_padded_with_background_and_cropped_back():
     source = data.load("digits", num_examples=4, pad_to=12)
     assert source.x.shape == (4, 12, 12, 1) and source.metadata["padding"] == ((2, 2), (2, 2))
     assert np.all(source.x[:, :2] == -1.0)
-    np.testing.assert_array_equal(data.crop_padding(source.x, source.metadata["padding"]),
-                                  data.load("digits", num_examples=4).x)
+    np.testing.assert_array_equal(
+        data.crop_padding(source.x, source.metadata["padding"]), data.load("digits", num_examples=4).x
+    )
     cfg = config.load(paths.config_path("pggan_fashion_mnist"))
     assert cfg.data.params == {"pad_to": 32} and cfg.model.family == "progressive"

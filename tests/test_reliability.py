@@ -27,8 +27,18 @@ def start_training(tiny_overrides):
     `overrides`, in a process of its own, its output in `log_path`."""
 
     def start(workdir, overrides, log_path, env=None):
-        args = [sys.executable, "-c", CLI, "train", "--config", "vanilla_ring8", "--workdir", str(workdir),
-                "--verbose", "0"]
+        args = [
+            sys.executable,
+            "-c",
+            CLI,
+            "train",
+            "--config",
+            "vanilla_ring8",
+            "--workdir",
+            str(workdir),
+            "--verbose",
+            "0",
+        ]
         for override in tiny_overrides["vanilla"] + overrides:
             args += ["--set", override]
         return subprocess.Popen(args, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
@@ -63,8 +73,9 @@ def restored_gan(workdir, gan):
 KILL_RUN = ["train.steps=60", "train.steps_per_epoch=20", "train.checkpoint_every=3"]
 
 
-def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, tiny_gan, start_training,
-                                                                                   assert_same_weights):
+def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_one(
+    tmp_path, tiny_gan, start_training, assert_same_weights
+):
     straight = start_training(tmp_path / "straight", KILL_RUN, tmp_path / "straight.log")
     killed = start_training(tmp_path / "killed", KILL_RUN, tmp_path / "killed.log")
     try:
@@ -115,15 +126,24 @@ def test_unreadable_checkpoints_are_an_error_and_stay_on_disk(tmp_path, tiny_con
 
 
 def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_path, tiny_config):
-    cfg = tiny_config("vanilla_ring8", "train.steps=20", "train.steps_per_epoch=10", "train.checkpoint_every=1",
-                      "train.d_learning_rate=3.0e+4", "train.g_learning_rate=3.0e+4")
-    with pytest.raises(health.TrainingDiverged, match=r"Training diverged at step (\d+): .* became NaN or Inf\. "
-                       r"Restored the last good checkpoint .*ckpt-\d+ .*Lower the learning rates") as error:
+    cfg = tiny_config(
+        "vanilla_ring8",
+        "train.steps=20",
+        "train.steps_per_epoch=10",
+        "train.checkpoint_every=1",
+        "train.d_learning_rate=3.0e+4",
+        "train.g_learning_rate=3.0e+4",
+    )
+    with pytest.raises(
+        health.TrainingDiverged,
+        match=r"Training diverged at step (\d+): .* became NaN or Inf\. "
+        r"Restored the last good checkpoint .*ckpt-\d+ .*Lower the learning rates",
+    ) as error:
         training.train(cfg, tmp_path, verbose=0)
     diverged = int(re.search(r"at step (\d+)", str(error.value)).group(1))
     assert 0 < latest_step(tmp_path) < diverged
     for prefix in tf.io.gfile.glob(str(tmp_path / "checkpoints" / "ckpt-*.index")):
-        reader = tf.train.load_checkpoint(prefix[:-len(".index")])
+        reader = tf.train.load_checkpoint(prefix[: -len(".index")])
         for name in reader.get_variable_to_shape_map():
             value = np.asarray(reader.get_tensor(name))
             assert value.dtype.kind != "f" or np.isfinite(value).all(), (prefix, name)
@@ -131,9 +151,17 @@ def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_pa
 
 
 def test_a_winning_discriminator_is_reported(tmp_path, caplog, tiny_config):
-    cfg = tiny_config("vanilla_ring8", "train.steps=40", "train.steps_per_epoch=20", "train.g_learning_rate=0",
-                      "train.d_learning_rate=0.01", "train.label_noise=0", "train.instance_noise=0",
-                      "health.window=5", "health.d_loss_floor=0.1")
+    cfg = tiny_config(
+        "vanilla_ring8",
+        "train.steps=40",
+        "train.steps_per_epoch=20",
+        "train.g_learning_rate=0",
+        "train.d_learning_rate=0.01",
+        "train.label_noise=0",
+        "train.instance_noise=0",
+        "health.window=5",
+        "health.d_loss_floor=0.1",
+    )
     training.train(cfg, tmp_path, verbose=0)
     warnings = [r.getMessage() for r in caplog.records if "discriminator is winning" in r.getMessage()]
     assert len(warnings) == 1  # one per stretch of low loss
@@ -159,12 +187,17 @@ def test_collapsed_samples_are_reported(tmp_path, tiny_config):
 
 
 @pytest.mark.slow  # about 100 s: five process starts and a collective timeout
-def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(tmp_path, tiny_config, tiny_gan,
-                                                                                 start_training, assert_same_weights,
-                                                                                 free_ports):
+def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
+    tmp_path, tiny_config, tiny_gan, start_training, assert_same_weights, free_ports
+):
     # Minibatch discrimination sees each worker's part of the batch, so it is off for the comparison below.
-    run = ["train.steps=24", "train.steps_per_epoch=12", "train.checkpoint_every=3",
-           "model.minibatch_discrimination=0", "runtime.strategy=multi_worker"]
+    run = [
+        "train.steps=24",
+        "train.steps_per_epoch=12",
+        "train.checkpoint_every=3",
+        "model.minibatch_discrimination=0",
+        "runtime.strategy=multi_worker",
+    ]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     logs = []
 
@@ -201,6 +234,7 @@ def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
 
 # ----- bad inputs: a clear error, and nothing written or lost -----
 
+
 def test_a_workdir_that_cannot_be_created(tmp_path, tiny_config):
     (tmp_path / "file").write_text("")
     with pytest.raises(OSError, match=r"Cannot create the workdir .*file/run: Not a directory\. Choose a writable"):
@@ -226,28 +260,42 @@ def write_images(folder, size, n=16):
 def test_data_that_changed_shape_since_the_run_began(tmp_path, tiny_config):
     images = tmp_path / "images"
     write_images(images, 8)
-    overrides = ["data.source=image_folder", f"data.params={{path: {images}, channels: 1}}", "data.batch_size=4",
-                 "train.steps=2"]
+    overrides = [
+        "data.source=image_folder",
+        f"data.params={{path: {images}, channels: 1}}",
+        "data.batch_size=4",
+        "train.steps=2",
+    ]
     training.train(tiny_config("vanilla_ring8", *overrides), tmp_path / "run", verbose=0)
     write_images(images, 12)
     before = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
-    with pytest.raises(ValueError, match=r"checkpoint .*ckpt-2 does not fit the model .* The data behind the config "
-                                         r"changed since the run began"):
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint .*ckpt-2 does not fit the model .* The data behind the config "
+        r"changed since the run began",
+    ):
         training.train(tiny_config("vanilla_ring8", *overrides), tmp_path / "run", verbose=0)
     assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == before
 
 
 def test_missing_data(tmp_path, tiny_config):
     with pytest.raises(FileNotFoundError, match=r"image_folder path .*nowhere is not a folder"):
-        training.train(tiny_config("vanilla_ring8", "data.source=image_folder",
-                                   f"data.params={{path: {tmp_path / 'nowhere'}}}"), tmp_path / "run", verbose=0)
+        training.train(
+            tiny_config("vanilla_ring8", "data.source=image_folder", f"data.params={{path: {tmp_path / 'nowhere'}}}"),
+            tmp_path / "run",
+            verbose=0,
+        )
 
 
 def test_a_conditional_config_on_unlabelled_data(tmp_path, tiny_config):
-    with pytest.raises(config.ConfigError, match=r"model\.conditional is true but the data \(gaussian2d\) has no "
-                                                 r"labels: use a labelled source or set model\.conditional=false"):
-        training.train(tiny_config("vanilla_ring8", "data.source=gaussian2d", "model.conditional=true"), tmp_path,
-                       verbose=0)
+    with pytest.raises(
+        config.ConfigError,
+        match=r"model\.conditional is true but the data \(gaussian2d\) has no "
+        r"labels: use a labelled source or set model\.conditional=false",
+    ):
+        training.train(
+            tiny_config("vanilla_ring8", "data.source=gaussian2d", "model.conditional=true"), tmp_path, verbose=0
+        )
 
 
 @pytest.fixture(scope="module")
@@ -270,13 +318,19 @@ def test_data_of_the_wrong_shape_range_or_labels(conditional_gan):
         check(**images)
     with pytest.raises(ValueError, match=r"The model is conditional but the data ring8 has no labels"):
         check(y=None)
-    with pytest.raises(ValueError, match=r"Label 8 is out of range: this GAN has 8 classes, so labels must be in "
-                                         r"\[0, 7\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"Label 8 is out of range: this GAN has 8 classes, so labels must be in "
+        r"\[0, 7\]",
+    ):
         check(y=np.full(100, 8, np.int32))
 
 
 def test_a_conditional_gan_fed_samples_without_labels(conditional_gan):
     stream = data.make_dataset(data.load("ring8", num_examples=256).x, batch_size=128)
-    with pytest.raises(ValueError, match=r"A conditional GAN \(num_classes > 0\) trains on \(samples, labels\) "
-                                         r"batches; got samples only"):
+    with pytest.raises(
+        ValueError,
+        match=r"A conditional GAN \(num_classes > 0\) trains on \(samples, labels\) "
+        r"batches; got samples only",
+    ):
         conditional_gan.fit(stream, steps_per_epoch=1, epochs=1, verbose=0)

@@ -38,7 +38,8 @@ def test_loads_losses_impl_and_its_functions_work():
     loss = losses_impl.wasserstein_generator_loss(tf.constant([1.0, 2.0]))
     np.testing.assert_allclose(loss.numpy(), -1.5)
     per_example = losses_impl.least_squares_generator_loss(
-        tf.constant([0.0, 3.0]), reduction=tf.compat.v1.losses.Reduction.NONE)
+        tf.constant([0.0, 3.0]), reduction=tf.compat.v1.losses.Reduction.NONE
+    )
     np.testing.assert_allclose(per_example.numpy(), [0.5, 2.0])
 
 
@@ -49,7 +50,9 @@ def test_loads_classifier_metrics_and_its_functions_work():
     same = classifier_metrics.frechet_classifier_distance_from_activations(activations, activations)
     np.testing.assert_allclose(same.numpy(), 0.0, atol=1e-3)
     # Shifting every activation by 2 along one axis moves the mean by 2: FD = |delta mu|^2 = 4.
-    shifted = classifier_metrics.frechet_classifier_distance_from_activations(activations, activations + [2.0, 0.0, 0.0])
+    shifted = classifier_metrics.frechet_classifier_distance_from_activations(
+        activations, activations + [2.0, 0.0, 0.0]
+    )
     np.testing.assert_allclose(shifted.numpy(), 4.0, rtol=1e-3)
     # Classifier (Inception) score of uniform logits over 4 classes is 1.
     score = classifier_metrics.classifier_score_from_logits(tf.zeros([8, 4]))

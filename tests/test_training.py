@@ -36,17 +36,19 @@ def test_a_workdir_refuses_a_different_config(tmp_path, tiny_config):
 
 
 def test_steps_must_fill_whole_epochs(tmp_path, tiny_config):
-    with pytest.raises(config.ConfigError, match=r"train\.steps \(3\) must be a multiple of train\.steps_per_epoch \(2\)"):
+    with pytest.raises(
+        config.ConfigError, match=r"train\.steps \(3\) must be a multiple of train\.steps_per_epoch \(2\)"
+    ):
         training.train(tiny_config("vanilla_ring8", "train.steps=3"), tmp_path, verbose=0)
 
 
 def test_unknown_family_and_schedule(tmp_path, tiny_config):
     with pytest.raises(config.ConfigError, match="Unknown model.family 'vanila'"):
-        training.train(tiny_config("vanilla_ring8", "train.steps=2", "model.family=vanila"), tmp_path / "a",
-                       verbose=0)
+        training.train(tiny_config("vanilla_ring8", "train.steps=2", "model.family=vanila"), tmp_path / "a", verbose=0)
     with pytest.raises(config.ConfigError, match="Unknown train.lr_schedule 'cosine'"):
-        training.train(tiny_config("vanilla_ring8", "train.steps=2", "train.lr_schedule=cosine"), tmp_path / "b",
-                       verbose=0)
+        training.train(
+            tiny_config("vanilla_ring8", "train.steps=2", "train.lr_schedule=cosine"), tmp_path / "b", verbose=0
+        )
 
 
 def test_linear_decay_reaches_zero_at_the_last_step(tmp_path, tiny_config):
@@ -57,8 +59,14 @@ def test_linear_decay_reaches_zero_at_the_last_step(tmp_path, tiny_config):
 
 
 def test_linear_decay_ends_at_the_final_fraction(tmp_path, tiny_config):
-    cfg = tiny_config("vanilla_ring8", "train.steps=4", "train.lr_schedule=linear_decay",
-                      "train.final_lr_fraction=0.25", "train.g_learning_rate=0.001", "train.d_learning_rate=0.002")
+    cfg = tiny_config(
+        "vanilla_ring8",
+        "train.steps=4",
+        "train.lr_schedule=linear_decay",
+        "train.final_lr_fraction=0.25",
+        "train.g_learning_rate=0.001",
+        "train.d_learning_rate=0.002",
+    )
     gan, _ = training.train(cfg, tmp_path, verbose=0)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.00025)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0005)
@@ -68,8 +76,10 @@ def test_linear_decay_ends_at_the_final_fraction(tmp_path, tiny_config):
 
 def _first_step(precision):
     """A DCGAN on digits after one update in `precision`, and that update's logs."""
-    cfg = config.load(paths.config_path("dcgan_digits"), ["runtime.jit_compile=false", f"runtime.precision={precision}",
-                                                       "model.channels=8", "data.batch_size=32"])
+    cfg = config.load(
+        paths.config_path("dcgan_digits"),
+        ["runtime.jit_compile=false", f"runtime.precision={precision}", "model.channels=8", "data.batch_size=32"],
+    )
     source = build.load_source(cfg)
     gan = build.compile_gan(build.build_gan(cfg, source.x.shape[1:]), cfg)
     history = gan.fit(data.make_dataset(source.x, 32), steps_per_epoch=1, epochs=1, verbose=0)

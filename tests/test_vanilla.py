@@ -6,8 +6,9 @@ from tfgan_zoo import build, config, metrics, paths, training
 
 
 def test_short_ring_run_covers_all_eight_modes(tmp_path):
-    cfg = config.load(paths.config_path("vanilla_ring8"), [
-        "train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128"])
+    cfg = config.load(
+        paths.config_path("vanilla_ring8"), ["train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128"]
+    )
     gan, history = training.train(cfg, tmp_path, verbose=0)
     source = build.load_source(cfg, "test")
     result = metrics.mode_coverage(gan.sample(2500, seed=7), source.metadata["centers"], source.metadata["std"])

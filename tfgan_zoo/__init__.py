@@ -8,8 +8,23 @@ zoo's `.keras` files. `load_pretrained("dcgan_fashion_mnist")` loads a shipped g
 __version__ = "0.1.0"  # the one place of the package's version (setup.cfg reads it)
 
 from tfgan_zoo import (  # noqa: E402
-    build, cards, config, data, distribute, evaluation, export, latent, losses, metrics, networks, paths, sampling,
-    signatures, training, workdirs, zoo,
+    build,
+    cards,
+    config,
+    data,
+    distribute,
+    evaluation,
+    export,
+    latent,
+    losses,
+    metrics,
+    networks,
+    paths,
+    sampling,
+    signatures,
+    training,
+    workdirs,
+    zoo,
 )
 from tfgan_zoo.gan import GAN  # noqa: E402
 from tfgan_zoo.networks.layers import MinibatchDiscrimination, MinibatchStdDev  # noqa: E402

@@ -5,7 +5,8 @@ import contextlib
 
 import keras
 
-from tfgan_zoo import config as config_lib, data, networks
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import data, networks
 from tfgan_zoo.gan import GAN
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -17,26 +18,37 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
     conditions `config.model.conditions`, whose trained ranges `condition_ranges` (name -> (min, max), the
     data's `metadata["condition_ranges"]`) gives."""
     if config.model.conditional and not num_classes:
-        raise config_lib.ConfigError(f"model.conditional is true but the data ({config.data.source}) has no labels: "
-                                     "use a labelled source or set model.conditional=false.")
+        raise config_lib.ConfigError(
+            f"model.conditional is true but the data ({config.data.source}) has no labels: "
+            "use a labelled source or set model.conditional=false."
+        )
     condition_ranges = condition_ranges or {}
     missing = [name for name in config.model.conditions if name not in condition_ranges]
     if missing:
         raise config_lib.ConfigError(
             f"model.conditions names {', '.join(missing)}, which the data ({config.data.source}) lacks; its "
-            f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[].")
+            f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[]."
+        )
     num_classes = num_classes if config.model.conditional else 0
     family = networks.family(config.model, _SAMPLE_KINDS[len(sample_shape)])
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     with _dtype_policy(config.runtime.precision):
-        generator, discriminator = family.build(config.model, sample_shape, num_classes, len(config.model.conditions),
-                                                config.runtime.sync_batch_norm)
+        generator, discriminator = family.build(
+            config.model, sample_shape, num_classes, len(config.model.conditions), config.runtime.sync_batch_norm
+        )
     generator, discriminator = _float32_outputs(generator), _float32_outputs(discriminator)
     real_transform = family.real_transform(sample_shape) if family.real_transform else None
-    return GAN(generator, discriminator, config.model.latent_dim, num_classes, ema_decay=config.model.ema_decay,
-               seed=config.train.seed, latent_distribution=config.model.latent_distribution,
-               real_transform=real_transform,
-               conditions={name: condition_ranges[name] for name in config.model.conditions})
+    return GAN(
+        generator,
+        discriminator,
+        config.model.latent_dim,
+        num_classes,
+        ema_decay=config.model.ema_decay,
+        seed=config.train.seed,
+        latent_distribution=config.model.latent_distribution,
+        real_transform=real_transform,
+        conditions={name: condition_ranges[name] for name in config.model.conditions},
+    )
 
 
 @contextlib.contextmanager
@@ -56,8 +68,10 @@ def _float32_outputs(network):
     """`network` with float32 outputs, so losses, penalties and samples stay in full precision."""
     if all(output.dtype == "float32" for output in network.outputs):
         return network
-    outputs = [keras.layers.Activation("linear", dtype="float32", name=f"{output.name.split('/')[0]}_float32")(output)
-               for output in network.outputs]
+    outputs = [
+        keras.layers.Activation("linear", dtype="float32", name=f"{output.name.split('/')[0]}_float32")(output)
+        for output in network.outputs
+    ]
     return keras.Model(network.inputs, outputs if len(outputs) > 1 else outputs[0], name=network.name)
 
 
@@ -66,28 +80,47 @@ def compile_gan(gan, config):
     t = config.train
     schedules = ("constant", "linear_decay")
     if t.lr_schedule not in schedules:
-        raise config_lib.ConfigError(f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}.")
+        raise config_lib.ConfigError(
+            f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}."
+        )
     if not 0.0 <= t.final_lr_fraction <= 1.0:
-        raise config_lib.ConfigError(f"train.final_lr_fraction must lie in [0, 1] (e.g. 0.2), got {t.final_lr_fraction}.")
+        raise config_lib.ConfigError(
+            f"train.final_lr_fraction must lie in [0, 1] (e.g. 0.2), got {t.final_lr_fraction}."
+        )
 
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
             learning_rate = keras.optimizers.schedules.PolynomialDecay(
-                learning_rate, updates, end_learning_rate=learning_rate * t.final_lr_fraction)
+                learning_rate, updates, end_learning_rate=learning_rate * t.final_lr_fraction
+            )
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
         # float16's narrow range underflows small gradients unless the loss is scaled (bfloat16 needs no scaling).
-        return keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
+        return (
+            keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
+        )
 
-    gan.compile(adam(t.d_learning_rate, t.steps * t.d_steps), adam(t.g_learning_rate, t.steps), loss=t.loss, gradient_penalty=t.gradient_penalty,
-                r1=t.r1, drift=t.drift, d_steps=t.d_steps, label_smoothing=t.label_smoothing,
-                label_noise=t.label_noise, label_flip=t.label_flip, instance_noise=t.instance_noise,
-                instance_noise_decay_steps=t.instance_noise_decay_steps, class_loss_weight=t.class_loss_weight,
-                jit_compile=config.runtime.jit_compile,
-                steps_per_execution=config.runtime.steps_per_execution)
+    gan.compile(
+        adam(t.d_learning_rate, t.steps * t.d_steps),
+        adam(t.g_learning_rate, t.steps),
+        loss=t.loss,
+        gradient_penalty=t.gradient_penalty,
+        r1=t.r1,
+        drift=t.drift,
+        d_steps=t.d_steps,
+        label_smoothing=t.label_smoothing,
+        label_noise=t.label_noise,
+        label_flip=t.label_flip,
+        instance_noise=t.instance_noise,
+        instance_noise_decay_steps=t.instance_noise_decay_steps,
+        class_loss_weight=t.class_loss_weight,
+        jit_compile=config.runtime.jit_compile,
+        steps_per_execution=config.runtime.steps_per_execution,
+    )
     return gan
 
 
 def load_source(config, split="train"):
     d = config.data
-    return data.load(d.source, split, seed=config.train.seed, num_examples=d.num_examples, data_dir=d.data_dir,
-                     **d.params)
+    return data.load(
+        d.source, split, seed=config.train.seed, num_examples=d.num_examples, data_dir=d.data_dir, **d.params
+    )

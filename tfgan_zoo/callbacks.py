@@ -51,8 +51,10 @@ class SamplePictures(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.step.numpy())
         png = self.picture(step)
-        for path in (os.path.join(self.workdir, "samples.png"),
-                     os.path.join(self.workdir, "samples", f"step_{step:07d}.png")):
+        for path in (
+            os.path.join(self.workdir, "samples.png"),
+            os.path.join(self.workdir, "samples", f"step_{step:07d}.png"),
+        ):
             with open(path, "wb") as f:
                 f.write(png)
         with self.writer.as_default():
@@ -63,8 +65,9 @@ class SamplePictures(keras.callbacks.Callback):
         if source.x.ndim == 2:
             labels = np.arange(2500) % self.model.num_classes if self.model.num_classes else None  # every class
             samples = self.model.sample(2500, seed=self.seed, labels=labels)
-            return plots.scatter_png(samples, source.x[:2500], source.metadata.get("centers"),
-                                     title=f"{source.name}, step {step}")
+            return plots.scatter_png(
+                samples, source.x[:2500], source.metadata.get("centers"), title=f"{source.name}, step {step}"
+            )
         if source.x.ndim == 3:
             return self.curves_picture()
         num_classes = self.model.num_classes

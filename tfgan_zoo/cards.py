@@ -10,8 +10,20 @@ import math
 from tfgan_zoo import paths
 
 # The fields every exported card has (the zoo's card contract); `export` adds a few more.
-CARD_FIELDS = {"name", "family", "dataset", "latent_dim", "num_classes", "sample_shape", "value_range", "conditions",
-               "config", "training", "metrics", "version"}
+CARD_FIELDS = {
+    "name",
+    "family",
+    "dataset",
+    "latent_dim",
+    "num_classes",
+    "sample_shape",
+    "value_range",
+    "conditions",
+    "config",
+    "training",
+    "metrics",
+    "version",
+}
 
 
 def read_card(entry):
@@ -20,12 +32,15 @@ def read_card(entry):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is unreadable ({error}). Re-export the entry: "
-                         f"tfgan-zoo export --workdir <its training workdir> --output {entry}") from None
+        raise ValueError(
+            f"{path} is unreadable ({error}). Re-export the entry: "
+            f"tfgan-zoo export --workdir <its training workdir> --output {entry}"
+        ) from None
 
 
 def write_json(path, value):
     """Writes strict JSON: NaN (e.g. `kid_std` of a single block) becomes null."""
+
     def strict(v):
         if isinstance(v, dict):
             return {key: strict(item) for key, item in v.items()}
@@ -70,15 +85,18 @@ def card_markdown(card):
         + (" and `images` (same inputs -> `images` uint8 [N, H, W, C])." if len(card["sample_shape"]) == 3 else "."),
     ]
     if card.get("keras_file"):
-        lines.append(f"`{card['keras_file']}` holds the whole GAN, discriminator and optimizer state included, for "
-                     "fine-tuning: `keras.models.load_model` after `import tfgan_zoo`.")
+        lines.append(
+            f"`{card['keras_file']}` holds the whole GAN, discriminator and optimizer state included, for "
+            "fine-tuning: `keras.models.load_model` after `import tfgan_zoo`."
+        )
     lines += [
         "",
         "## Training",
         "",
         *([card["notes"], ""] if card.get("notes") else []),
         f"{t['steps']} steps, {t['images_seen']:,} real examples seen, "
-        + (f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min") + " on "
+        + (f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min")
+        + " on "
         f"{t['hardware']}, seed {t['seed']}, data from `{t['data_origin']}`. Config `{card['config']}`; reproduce with",
         "",
         "```bash",
@@ -89,8 +107,7 @@ def card_markdown(card):
         "",
     ]
     if card["metrics"]:
-        lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}),
-                  "```"]
+        lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}), "```"]
     else:
         lines.append(f"Not evaluated yet: `tfgan-zoo evaluate --model saved_models/{name}`.")
     return "\n".join(lines) + "\n"
@@ -106,11 +123,17 @@ def format_table(report):
     title += f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
     title += f"; {about['num_samples']} samples per row"
     title += f", against the {about['reference']}" if "reference" in about else ""
-    table = [["row", *columns]] + [[name, *(_number(values.get(key)) for key in columns)]
-                                   for name, values in rows.items()]
+    table = [["row", *columns]] + [
+        [name, *(_number(values.get(key)) for key in columns)] for name, values in rows.items()
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join([title] + ["  ".join(cell.rjust(width) if i else cell.ljust(width)
-                                          for i, (cell, width) in enumerate(zip(row, widths))) for row in table])
+    return "\n".join(
+        [title]
+        + [
+            "  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths)))
+            for row in table
+        ]
+    )
 
 
 def _number(value):

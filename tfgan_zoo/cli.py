@@ -12,8 +12,9 @@ from tfgan_zoo import cards, config, evaluation, export, health, latent, metrics
 
 flags.DEFINE_string("config", "vanilla_ring8", "Zoo config: an entry name (see `list`) or a YAML path.")
 flags.DEFINE_string("workdir", None, "Directory of the run (default: runs/<config name>). Re-running resumes it.")
-flags.DEFINE_string("checkpoint", None, "export: the checkpoint to export, <workdir>/checkpoints/ckpt-<step> "
-                    "(default: the latest).")
+flags.DEFINE_string(
+    "checkpoint", None, "export: the checkpoint to export, <workdir>/checkpoints/ckpt-<step> (default: the latest)."
+)
 flags.DEFINE_multi_string("set", [], "Config override section.key=value, e.g. --set train.steps=1000. Repeatable.")
 flags.DEFINE_string("model", None, "A trained model: a zoo entry name or folder, a training workdir or a .keras file.")
 flags.DEFINE_string("output", None, "Where to write the picture; export: the entry folder, saved_models/<entry>.")
@@ -24,8 +25,9 @@ flags.DEFINE_multi_string("condition", [], "sample: a continuous condition NAME=
 flags.DEFINE_string("a", None, "arithmetic: indices (in `sample --seed S`) of the samples whose mean z is added.")
 flags.DEFINE_string("b", None, "arithmetic: indices of the samples whose mean z is subtracted.")
 flags.DEFINE_string("c", None, "arithmetic: indices of the samples whose mean z is added.")
-flags.DEFINE_string("evaluator", None,
-                    "evaluate: fashion_mnist_classifier, inception_v3 or an evaluator folder (default: by dataset).")
+flags.DEFINE_string(
+    "evaluator", None, "evaluate: fashion_mnist_classifier, inception_v3 or an evaluator folder (default: by dataset)."
+)
 flags.DEFINE_integer("num_samples", None, "evaluate: samples per row (default 10000 for images, 2500 for 2-D points).")
 flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras progress output of `fit`.")
 FLAGS = flags.FLAGS
@@ -52,16 +54,24 @@ def _train():
     workdir = FLAGS.workdir or os.path.join("runs", cfg.name)
     verbose = FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose)
     training.train(cfg, workdir, verbose=verbose)
-    print(f"Done: samples in {os.path.join(workdir, 'samples.png')}, losses in {os.path.join(workdir, 'losses.png')}, "
-          f"TensorBoard: tensorboard --logdir {os.path.join(workdir, 'logs')}")
+    print(
+        f"Done: samples in {os.path.join(workdir, 'samples.png')}, losses in {os.path.join(workdir, 'losses.png')}, "
+        f"TensorBoard: tensorboard --logdir {os.path.join(workdir, 'logs')}"
+    )
 
 
 def _list():
     _table("Configs (zoo_configs/)", ("config", "family", "data", "conditional", "steps"), zoo.describe_configs())
-    _table(f"Shipped generators ({paths.models_dir()})", ("entry", "family", "data", "version", "metrics"),
-           zoo.describe_entries())
-    _table("Evaluators (networks that measure generators)", ("evaluator", "data", "test accuracy"),
-           zoo.describe_evaluators())
+    _table(
+        f"Shipped generators ({paths.models_dir()})",
+        ("entry", "family", "data", "version", "metrics"),
+        zoo.describe_entries(),
+    )
+    _table(
+        "Evaluators (networks that measure generators)",
+        ("evaluator", "data", "test accuracy"),
+        zoo.describe_evaluators(),
+    )
 
 
 def _table(title, header, rows):
@@ -78,8 +88,10 @@ def _export():
     if not FLAGS.workdir or not FLAGS.output:
         raise ValueError("export needs --workdir (a training run) and --output (saved_models/<entry>).")
     path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint)
-    print(f"Exported {path}; model card in {os.path.join(FLAGS.output, 'README.md')}. Measure it with "
-          f"`tfgan-zoo evaluate --model {FLAGS.output}`.")
+    print(
+        f"Exported {path}; model card in {os.path.join(FLAGS.output, 'README.md')}. Measure it with "
+        f"`tfgan-zoo evaluate --model {FLAGS.output}`."
+    )
 
 
 def _labels_for(model, n):
@@ -111,8 +123,9 @@ def _conditions(model):
         try:
             conditions[name] = float(value)
         except ValueError:
-            raise ValueError(f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5.") \
-                from None
+            raise ValueError(
+                f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5."
+            ) from None
     return conditions
 
 
@@ -133,7 +146,9 @@ def _interpolate():
     z = np.concatenate([latent.interpolation_latents(a, b, steps) for a, b in ends])
     labels = None
     if model.num_classes:
-        row_labels = np.full(FLAGS.num, FLAGS.label) if FLAGS.label is not None else np.arange(FLAGS.num) % model.num_classes
+        row_labels = (
+            np.full(FLAGS.num, FLAGS.label) if FLAGS.label is not None else np.arange(FLAGS.num) % model.num_classes
+        )
         labels = np.repeat(row_labels, steps)
     _write(FLAGS.output, plots.samples_png(np.asarray(model.generate(z, labels)), FLAGS.num))
 
@@ -156,26 +171,44 @@ def _arithmetic():
 def _evaluate():
     if not FLAGS.model:
         raise ValueError("evaluate needs --model: a training workdir or a saved_models/<entry> folder.")
-    report = evaluation.evaluate_model(FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples,
-                                       seed=FLAGS.seed)
+    report = evaluation.evaluate_model(
+        FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples, seed=FLAGS.seed
+    )
     print(cards.format_table(report))
     written = pathlib.Path(report["model"]) / evaluation.REPORT_FILE
     card = written.parent / paths.CARD_FILE
-    print(f"Wrote {written}" + (f" and the metrics of {card}" if card.exists() else "")
-          + f" ({report['timings_s']['total']:.0f} s).")
+    print(
+        f"Wrote {written}"
+        + (f" and the metrics of {card}" if card.exists() else "")
+        + f" ({report['timings_s']['total']:.0f} s)."
+    )
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "list": _list, "sample": _sample,
-            "interpolate": _interpolate, "arithmetic": _arithmetic}
+COMMANDS = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "export": _export,
+    "list": _list,
+    "sample": _sample,
+    "interpolate": _interpolate,
+    "arithmetic": _arithmetic,
+}
 
 
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise app.UsageError(USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else ""))
+        raise app.UsageError(
+            USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else "")
+        )
     try:
         COMMANDS[argv[1]]()
-    except (config.ConfigError, OSError, ValueError, health.TrainingDiverged,
-            metrics.EvaluatorUnavailableError) as error:
+    except (
+        config.ConfigError,
+        OSError,
+        ValueError,
+        health.TrainingDiverged,
+        metrics.EvaluatorUnavailableError,
+    ) as error:
         sys.exit(f"tfgan-zoo {argv[1]}: {error}")
 
 

@@ -17,8 +17,8 @@ import yaml
 class DataConfig:
     source: str = "ring8"
     batch_size: int = 256  # real examples per discriminator step, across all replicas
-    num_examples: typing.Optional[int] = None
-    data_dir: typing.Optional[str] = None
+    num_examples: int | None = None
+    data_dir: str | None = None
     params: dict = dataclasses.field(default_factory=dict)  # source-specific, see `tfgan_zoo.data.load`
 
 
@@ -28,11 +28,13 @@ class ModelConfig:
     latent_dim: int = 8
     latent_distribution: str = "normal"  # or "spherical"
     conditional: bool = False
-    conditions: typing.List[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
+    conditions: list[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
     conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive, timeseries)
-    generator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
-    discriminator_units: typing.List[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
-    channels: int = 64  # dcgan, progressive, timeseries: width of G's last and D's first hidden layer, doubled per halving
+    generator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
+    discriminator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
+    channels: int = (
+        64  # dcgan, progressive, timeseries: width of G's last and D's first hidden layer, doubled per halving
+    )
     upsampling: str = "transposed"  # dcgan: transposed | nearest | pixel_shuffle; timeseries: transposed | nearest
     batch_norm: bool = True  # dcgan, timeseries: batch norm in D (G always has it)
     spectral_norm: bool = False
@@ -123,14 +125,14 @@ def _convert(value, kind, where):
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping of {kind.__name__} keys, got {value!r}.")
         return _build(kind, value, where)
-    if origin in (list, typing.List):
+    if origin in (list, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}.")
         (item,) = typing.get_args(kind)
         return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    expected = dict if kind in (dict, typing.Dict) else kind
+    expected = dict if kind in (dict, dict) else kind
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         # YAML 1.1 reads 1e-4 as a string: it wants a dot and a signed exponent.
         hint = " Write floats like 1.0e-4." if expected is float and _is_number(value) else ""

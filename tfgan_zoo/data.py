@@ -56,12 +56,28 @@ _CLASS_NAMES = {
     "mnist": tuple(str(d) for d in range(10)),
     "digits": tuple(str(d) for d in range(10)),
     "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
     "cifar10": (
-        "airplane", "automobile", "bird", "cat", "deer",
-        "dog", "frog", "horse", "ship", "truck",
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
     ),
     "lightcurves": ("sinusoidal pulsator", "RR Lyrae (sawtooth)", "eclipsing binary"),
 }
@@ -150,8 +166,10 @@ def pad(source, side):
     `((top, bottom), (left, right))` that `crop_padding` removes from samples."""
     height, width = source.x.shape[1:3]
     if side < max(height, width):
-        raise ValueError(f"pad_to={side} is smaller than the {height}x{width} images of {source.name}; "
-                         f"pass a side of at least {max(height, width)}.")
+        raise ValueError(
+            f"pad_to={side} is smaller than the {height}x{width} images of {source.name}; "
+            f"pass a side of at least {max(height, width)}."
+        )
     top, left = (side - height) // 2, (side - width) // 2
     padding = ((top, side - height - top), (left, side - width - left))
     x = np.pad(source.x, ((0, 0), *padding, (0, 0)), constant_values=_IMAGE_RANGE[0])
@@ -161,7 +179,7 @@ def pad(source, side):
 def crop_padding(samples, padding):
     """Samples `[N, H, W, C]` of a model trained on padded images, cropped back to the data's own shape."""
     (top, bottom), (left, right) = padding
-    return samples[:, top:samples.shape[1] - bottom, left:samples.shape[2] - right]
+    return samples[:, top : samples.shape[1] - bottom, left : samples.shape[2] - right]
 
 
 def _points_rng(seed, split):
@@ -193,7 +211,9 @@ def _mixture(name, split, seed, num_examples):
 def _gaussian2d(split, seed, num_examples, mean=(1.0, -1.0), cov=((1.0, 0.5), (0.5, 2.0))):
     mean, cov = np.asarray(mean, np.float64), np.asarray(cov, np.float64)
     if mean.shape != (2,) or cov.shape != (2, 2):
-        raise ValueError(f"gaussian2d needs mean of shape [2] and cov of shape [2, 2], got {mean.shape} and {cov.shape}.")
+        raise ValueError(
+            f"gaussian2d needs mean of shape [2] and cov of shape [2, 2], got {mean.shape} and {cov.shape}."
+        )
     n = num_examples or _MIXTURE_DEFAULT_SIZE[split]
     x = _points_rng(seed, split).multivariate_normal(mean, cov, size=n, check_valid="raise")
     return Source(
@@ -241,9 +261,13 @@ def _lightcurves(split, seed, num_examples):
         y=labels.astype(np.int32),
         num_classes=len(_CLASS_NAMES["lightcurves"]),
         origin="synthetic",
-        metadata={"value_range": _IMAGE_RANGE, "class_names": _CLASS_NAMES["lightcurves"],
-                  "condition_ranges": LIGHTCURVE_RANGES, "noise": LIGHTCURVE_NOISE,
-                  "phase": phase.astype(np.float32)},
+        metadata={
+            "value_range": _IMAGE_RANGE,
+            "class_names": _CLASS_NAMES["lightcurves"],
+            "condition_ranges": LIGHTCURVE_RANGES,
+            "noise": LIGHTCURVE_NOISE,
+            "phase": phase.astype(np.float32),
+        },
         conditions={name: values.astype(np.float32) for name, values in conditions.items()},
     )
 
@@ -282,17 +306,21 @@ def _digits(split, num_examples):
 def _tfds_images(name, split, num_examples, data_dir):
     """Tries prepared TFDS data, then (Fashion-MNIST only) Debian's IDX files, then a TFDS download."""
     attempts = [
-        (f"TFDS data prepared in {data_dir or 'the default TFDS data_dir'}", f"tfds:{name}",
-         lambda: _tfds_arrays(name, split, num_examples, data_dir)),
+        (
+            f"TFDS data prepared in {data_dir or 'the default TFDS data_dir'}",
+            f"tfds:{name}",
+            lambda: _tfds_arrays(name, split, num_examples, data_dir),
+        ),
     ]
     if name == "fashion_mnist":
         attempts.append(
-            (f"Debian's IDX files in {_DEBIAN_FASHION_MNIST}", f"debian:{_DEBIAN_FASHION_MNIST}",
-             lambda: _debian_fashion_mnist(split, num_examples))
+            (
+                f"Debian's IDX files in {_DEBIAN_FASHION_MNIST}",
+                f"debian:{_DEBIAN_FASHION_MNIST}",
+                lambda: _debian_fashion_mnist(split, num_examples),
+            )
         )
-    attempts.append(
-        ("TFDS download", f"tfds:{name}", lambda: _tfds_download(name, split, num_examples, data_dir))
-    )
+    attempts.append(("TFDS download", f"tfds:{name}", lambda: _tfds_download(name, split, num_examples, data_dir)))
     failures = []
     for description, origin, attempt in attempts:
         try:
@@ -444,8 +472,10 @@ def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None, 
         has_labels = y is not None and source_or_x.num_classes > 0
         missing = [name for name in conditions if name not in source_or_x.conditions]
         if missing:
-            raise ValueError(f"The data {source_or_x.name} has no condition {', '.join(missing)}; its conditions: "
-                             f"{', '.join(source_or_x.conditions) or 'none'}.")
+            raise ValueError(
+                f"The data {source_or_x.name} has no condition {', '.join(missing)}; its conditions: "
+                f"{', '.join(source_or_x.conditions) or 'none'}."
+            )
         condition_values = {name: tf.constant(source_or_x.conditions[name], tf.float32) for name in conditions}
     elif isinstance(source_or_x, tuple):
         x, y = source_or_x
@@ -473,8 +503,14 @@ def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None, 
         epoch = flat // num
         # The raw op takes the full [batch, 3] key; TF 2.21's index_shuffle wrapper mis-pads a
         # batched [batch, 2] seed, and one batch can straddle two epochs.
-        key = tf.stack([tf.fill([batch_size], tf.constant(seed, tf.int64)), epoch,
-                        tf.fill([batch_size], tf.constant(_SHUFFLE_KEY, tf.int64))], axis=1)
+        key = tf.stack(
+            [
+                tf.fill([batch_size], tf.constant(seed, tf.int64)),
+                epoch,
+                tf.fill([batch_size], tf.constant(_SHUFFLE_KEY, tf.int64)),
+            ],
+            axis=1,
+        )
         index = tf.raw_ops.RandomIndexShuffle(
             index=flat % num, seed=key, max_index=tf.constant(num - 1, tf.int64), rounds=4
         )
@@ -486,6 +522,4 @@ def make_dataset(source_or_x, batch_size, *, seed=0, start_step=0, labels=None, 
         return tf.gather(x_all, index)
 
     steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
-    return steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

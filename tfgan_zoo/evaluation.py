@@ -33,7 +33,8 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from tfgan_zoo import build, cards, config as config_lib, metrics, paths, zoo
+from tfgan_zoo import build, cards, metrics, paths, zoo
+from tfgan_zoo import config as config_lib
 from tfgan_zoo.metrics import features, lightcurves, suite, tstr
 from tfgan_zoo.sampling import condition_values
 
@@ -63,16 +64,23 @@ def reference_rows(source, n, seed=0):
     value_range = source.metadata.get("value_range")
     rows = {"real_floor": (x, y, conditions, f"{len(x)} random training examples: the real-vs-real floor")}
     for i, stddev in enumerate(NOISE_STDDEVS):
-        rows[f"noise_{stddev}"] = (add_noise(x, stddev, seed + 1 + i, value_range), y, conditions,
-                                   f"those examples plus N(0, {stddev}) noise" + (", clipped" if value_range else ""))
+        rows[f"noise_{stddev}"] = (
+            add_noise(x, stddev, seed + 1 + i, value_range),
+            y,
+            conditions,
+            f"those examples plus N(0, {stddev}) noise" + (", clipped" if value_range else ""),
+        )
     if x.ndim == 4:
         rows["blur_3x3"] = (box_blur(x), y, conditions, "those examples under a 3x3 box blur")
     if source.y is not None:
         one = np.flatnonzero(source.y == 0)[:n]
         name = source.metadata.get("class_names", ("0",))[0]
-        rows["single_class"] = (source.x[one], source.y[one],
-                                {name: values[one] for name, values in source.conditions.items()},
-                                f"{len(one)} training examples of class 0 ({name}) only")
+        rows["single_class"] = (
+            source.x[one],
+            source.y[one],
+            {name: values[one] for name, values in source.conditions.items()},
+            f"{len(one)} training examples of class 0 ({name}) only",
+        )
     return rows
 
 
@@ -150,19 +158,20 @@ def _curve_metrics(generator, train, test, n, seed):
         values = {}
         if conditional and y is not None:
             values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)
-            values["trts_accuracy"] = tstr.classifier_accuracy(train.x[:n], train.y[:n], x, y, train.num_classes,
-                                                               seed)
+            values["trts_accuracy"] = tstr.classifier_accuracy(train.x[:n], train.y[:n], x, y, train.num_classes, seed)
         if period_range and {"amplitude", "period"} <= conditions.keys():
-            values.update(lightcurves.parameter_errors(x, conditions["amplitude"], conditions["period"],
-                                                       period_range))
+            values.update(lightcurves.parameter_errors(x, conditions["amplitude"], conditions["period"], period_range))
         return values
 
-    about = {"name": "lightcurves", "reference": f"{len(test.x)} curves of the test split",
-             "tstr": f"fixed 1-D classifier (metrics.tstr) trained on {n} labelled curves and tested on the test "
-                     f"split (TSTR), or trained on {n} real training curves and tested on the row (TRTS); "
-                     "tstr_ratio is relative to real_floor",
-             "errors": "mean relative error of the amplitude and period measured by a multi-harmonic "
-                       "periodogram (metrics.lightcurves) against the requested (real rows: true) values"}
+    about = {
+        "name": "lightcurves",
+        "reference": f"{len(test.x)} curves of the test split",
+        "tstr": f"fixed 1-D classifier (metrics.tstr) trained on {n} labelled curves and tested on the test "
+        f"split (TSTR), or trained on {n} real training curves and tested on the row (TRTS); "
+        "tstr_ratio is relative to real_floor",
+        "errors": "mean relative error of the amplitude and period measured by a multi-harmonic "
+        "periodogram (metrics.lightcurves) against the requested (real rows: true) values",
+    }
     return measure, about
 
 
@@ -185,9 +194,12 @@ def _image_metrics(generator, train, test, evaluator, n, seed, names):
         return values
 
     about = {**evaluator.info, "reference": f"first {n} examples of the test split"}
-    about["tstr"] = (f"fixed classifier (metrics.tstr) trained on {n} labelled examples, tested on the "
-                     f"{len(test.x)} test examples; tstr_ratio is relative to real_floor" if conditional
-                     else "not computed: the generator is unconditional")
+    about["tstr"] = (
+        f"fixed classifier (metrics.tstr) trained on {n} labelled examples, tested on the "
+        f"{len(test.x)} test examples; tstr_ratio is relative to real_floor"
+        if conditional
+        else "not computed: the generator is unconditional"
+    )
     return measure, about
 
 
@@ -207,7 +219,8 @@ def model_config(path):
         return folder, config_lib.load(paths.config_path(pathlib.Path(card["config"]).stem), overrides)
     raise FileNotFoundError(
         f"{path} is neither a training workdir (no config.yaml) nor a shipped model (no model_card.json). "
-        "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder.")
+        "Pass the --workdir of a `tfgan-zoo train` run or a saved_models/<entry> folder."
+    )
 
 
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
@@ -221,9 +234,11 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     config.data.num_examples = None
     # Metrics compare samples with the data at its own shape (the evaluators' input); an export crops padded runs.
     if config.data.params.pop("pad_to", None) and (folder / "config.yaml").exists():
-        raise ValueError(f"{folder} trains on padded images; evaluate its export, which crops them back: "
-                         f"`tfgan-zoo export --workdir {folder} --output saved_models/<entry>`, then "
-                         "`tfgan-zoo evaluate --model saved_models/<entry>`.")
+        raise ValueError(
+            f"{folder} trains on padded images; evaluate its export, which crops them back: "
+            f"`tfgan-zoo export --workdir {folder} --output saved_models/<entry>`, then "
+            "`tfgan-zoo evaluate --model saved_models/<entry>`."
+        )
     train, test = build.load_source(config, "train"), build.load_source(config, "test")
     generator = zoo.load_pretrained(str(folder))  # a workdir's GAN at its latest checkpoint, or a shipped entry
     report = {"model": str(folder)}

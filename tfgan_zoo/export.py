@@ -58,7 +58,8 @@ def export(workdir, output, checkpoint=None):
     card = {
         "name": output.name,
         # The card's families: conditional image and point models are "conditional"; series "timeseries".
-        "family": "conditional" if config.model.conditional and config.model.family != "timeseries"
+        "family": "conditional"
+        if config.model.conditional and config.model.family != "timeseries"
         else config.model.family,
         "dataset": source.name,
         "latent_dim": gan.latent_dim,
@@ -97,8 +98,9 @@ def golden_outputs(entry, card):
     inputs = {"z": model.latent(GOLDEN_NUM, tf.constant([GOLDEN_SEED, 0], tf.int64)).numpy()}
     if card["num_classes"]:
         inputs["label"] = np.arange(GOLDEN_NUM, dtype=np.int32) % card["num_classes"]
-    inputs.update({name: np.full(GOLDEN_NUM, sum(bounds) / 2, np.float32)
-                   for name, bounds in card["conditions"].items()})
+    inputs.update(
+        {name: np.full(GOLDEN_NUM, sum(bounds) / 2, np.float32) for name, bounds in card["conditions"].items()}
+    )
     samples = model.saved_model.signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})
     flat = samples["samples"].numpy().reshape(GOLDEN_NUM, -1)
     positions = np.linspace(0, flat.shape[1] - 1, GOLDEN_VALUES).round().astype(int)

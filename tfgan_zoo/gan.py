@@ -26,7 +26,7 @@ def _global_slice(draw, per_replica_batch, seed):
     replicas = context.num_replicas_in_sync if context else 1
     replica = context.replica_id_in_sync_group if context else 0
     values = draw(per_replica_batch * replicas, seed)
-    return values[replica * per_replica_batch:(replica + 1) * per_replica_batch]
+    return values[replica * per_replica_batch : (replica + 1) * per_replica_batch]
 
 
 def _global_mean(per_example):
@@ -73,8 +73,19 @@ class GAN(sampling.Sampler, keras.Model):
             networks then take a last input `[N, len(conditions)]`: the values in this order, scaled to [-1, 1].
     """
 
-    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, seed=0,
-                 latent_distribution="normal", real_transform=None, conditions=None, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        num_classes=0,
+        ema_decay=0.0,
+        seed=0,
+        latent_distribution="normal",
+        real_transform=None,
+        conditions=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -92,13 +103,29 @@ class GAN(sampling.Sampler, keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
-        self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
-                                    name="step", aggregation="only_first_replica")
+        self.step = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False, name="step", aggregation="only_first_replica"
+        )
         self.built = True
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", *, gradient_penalty=0.0, r1=0.0,
-                drift=0.0, d_steps=1, label_smoothing=0.0, label_noise=0.0, label_flip=0.0, instance_noise=0.0,
-                instance_noise_decay_steps=0, class_loss_weight=1.0, **kwargs):
+    def compile(
+        self,
+        d_optimizer,
+        g_optimizer,
+        loss="non_saturating",
+        *,
+        gradient_penalty=0.0,
+        r1=0.0,
+        drift=0.0,
+        d_steps=1,
+        label_smoothing=0.0,
+        label_noise=0.0,
+        label_flip=0.0,
+        instance_noise=0.0,
+        instance_noise_decay_steps=0,
+        class_loss_weight=1.0,
+        **kwargs,
+    ):
         """Configures the adversarial update.
 
         Args:
@@ -123,9 +150,16 @@ class GAN(sampling.Sampler, keras.Model):
         self._gan_compile_config = {
             "d_optimizer": keras.optimizers.serialize(d_optimizer),
             "g_optimizer": keras.optimizers.serialize(g_optimizer),
-            "loss": loss, "gradient_penalty": gradient_penalty, "r1": r1, "drift": drift, "d_steps": d_steps,
-            "label_smoothing": label_smoothing, "label_noise": label_noise, "label_flip": label_flip,
-            "instance_noise": instance_noise, "instance_noise_decay_steps": instance_noise_decay_steps,
+            "loss": loss,
+            "gradient_penalty": gradient_penalty,
+            "r1": r1,
+            "drift": drift,
+            "d_steps": d_steps,
+            "label_smoothing": label_smoothing,
+            "label_noise": label_noise,
+            "label_flip": label_flip,
+            "instance_noise": instance_noise,
+            "instance_noise_decay_steps": instance_noise_decay_steps,
             "class_loss_weight": class_loss_weight,
         }
         # Keras builds `self.optimizer` over all variables; the two optimizers below are the ones used.
@@ -135,8 +169,10 @@ class GAN(sampling.Sampler, keras.Model):
         self.loss_name = loss
         self.gan_loss = losses.get(loss)
         if (label_smoothing or label_noise or label_flip) and not self.gan_loss.uses_targets:
-            raise ValueError(f"Label smoothing, noise and flipping need a loss with targets; {loss!r} has none. "
-                             "Use minimax, non_saturating or least_squares, or set them to 0.")
+            raise ValueError(
+                f"Label smoothing, noise and flipping need a loss with targets; {loss!r} has none. "
+                "Use minimax, non_saturating or least_squares, or set them to 0."
+            )
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
         self.gradient_penalty_weight = float(gradient_penalty)
@@ -152,8 +188,9 @@ class GAN(sampling.Sampler, keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
-        names += [name for name, weight in [("gradient_penalty", gradient_penalty), ("r1", r1),
-                                            ("drift", drift)] if weight]
+        names += [
+            name for name, weight in [("gradient_penalty", gradient_penalty), ("r1", r1), ("drift", drift)] if weight
+        ]
         if len(self.discriminator.outputs) == 2:
             names.append("class_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -169,10 +206,19 @@ class GAN(sampling.Sampler, keras.Model):
         inputs = [first] + ([labels] if self.num_classes else [])
         if self.conditions:
             if set(conditions) != set(self.conditions):
-                raise ValueError(f"This GAN takes the continuous conditions {', '.join(self.conditions)}; got "
-                                 f"{', '.join(conditions) or 'none'}. Pass one value per sample for each.")
-            inputs.append(tf.stack([(tf.cast(conditions[name], tf.float32) - low) * (2 / (high - low)) - 1
-                                    for name, (low, high) in self.conditions.items()], axis=1))
+                raise ValueError(
+                    f"This GAN takes the continuous conditions {', '.join(self.conditions)}; got "
+                    f"{', '.join(conditions) or 'none'}. Pass one value per sample for each."
+                )
+            inputs.append(
+                tf.stack(
+                    [
+                        (tf.cast(conditions[name], tf.float32) - low) * (2 / (high - low)) - 1
+                        for name, (low, high) in self.conditions.items()
+                    ],
+                    axis=1,
+                )
+            )
         return inputs if len(inputs) > 1 else first
 
     def _generator_inputs(self, z, labels, **conditions):
@@ -211,7 +257,9 @@ class GAN(sampling.Sampler, keras.Model):
             return samples
         noise = _global_slice(
             lambda n, s: tf.random.stateless_normal([n, *samples.shape[1:]], s, dtype=samples.dtype),
-            samples.shape[0], seed)
+            samples.shape[0],
+            seed,
+        )
         return samples + tf.cast(self.instance_noise_stddev(), samples.dtype) * noise
 
     def discriminator_targets(self, batch, d_step=0):
@@ -219,13 +267,16 @@ class GAN(sampling.Sampler, keras.Model):
         real = tf.fill([batch], 1.0 - self.label_smoothing)
         fake = tf.zeros([batch])
         if self.label_noise:
-            u = _global_slice(lambda n, s: tf.random.stateless_uniform([n, 2], s), batch,
-                              self._seed(_LABEL_NOISE, d_step))
+            u = _global_slice(
+                lambda n, s: tf.random.stateless_uniform([n, 2], s), batch, self._seed(_LABEL_NOISE, d_step)
+            )
             real -= self.label_noise * u[:, 0]
             fake += self.label_noise * u[:, 1]
         if self.label_flip:
-            flip = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
-                                 self._seed(_LABEL_FLIP, d_step)) < self.label_flip
+            flip = (
+                _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_LABEL_FLIP, d_step))
+                < self.label_flip
+            )
             real, fake = tf.where(flip, fake, real), tf.where(flip, real, fake)
         return real, fake
 
@@ -251,17 +302,22 @@ class GAN(sampling.Sampler, keras.Model):
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits)
             terms = {}  # weighted additions to D's loss, each also reported as a metric
             if self.gradient_penalty_weight:
-                alpha = _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch,
-                                      self._seed(_ALPHA, d_step))
-                terms["gradient_penalty"] = (self.gradient_penalty_weight,
-                                             losses.gradient_penalty(critic, real_in, fake_in, alpha))
+                alpha = _global_slice(
+                    lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_ALPHA, d_step)
+                )
+                terms["gradient_penalty"] = (
+                    self.gradient_penalty_weight,
+                    losses.gradient_penalty(critic, real_in, fake_in, alpha),
+                )
             if self.r1_weight:
                 terms["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
             if self.drift_weight:
                 terms["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
             if real_classes is not None:
-                terms["class_loss"] = (self.class_loss_weight, losses.classification_loss(real_classes, labels)
-                                       + losses.classification_loss(fake_classes, labels))
+                terms["class_loss"] = (
+                    self.class_loss_weight,
+                    losses.classification_loss(real_classes, labels) + losses.classification_loss(fake_classes, labels),
+                )
             for weight, values in terms.values():
                 per_example += weight * values
             loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
@@ -310,7 +366,9 @@ class GAN(sampling.Sampler, keras.Model):
         conditions = dict(given) if isinstance(given, dict) else {"label": given}
         labels = conditions.pop("label", None)
         if self.num_classes and labels is None:
-            raise ValueError("A conditional GAN (num_classes > 0) trains on (samples, labels) batches; got samples only.")
+            raise ValueError(
+                "A conditional GAN (num_classes > 0) trains on (samples, labels) batches; got samples only."
+            )
 
         def d_slices(tensor):
             if tensor is None:
@@ -319,7 +377,8 @@ class GAN(sampling.Sampler, keras.Model):
 
         condition_slices = [dict(zip(conditions, values)) for values in zip(*map(d_slices, conditions.values()))]
         for i, (real_i, labels_i, conditions_i) in enumerate(
-                zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)):
+            zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)
+        ):
             # The metrics report the last discriminator step of each train step.
             logs = self._discriminator_step(real_i, labels_i, conditions_i, i)
         logs.update(self._generator_step(real_i.shape[0], labels_i, conditions_i))
@@ -356,8 +415,9 @@ class GAN(sampling.Sampler, keras.Model):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
             "latent_distribution": self.latent_distribution,
-            "real_transform": None if self.real_transform is None else keras.saving.serialize_keras_object(
-                self.real_transform),
+            "real_transform": None
+            if self.real_transform is None
+            else keras.saving.serialize_keras_object(self.real_transform),
             "conditions": {name: list(bounds) for name, bounds in self.conditions.items()},
         }
 

@@ -33,15 +33,14 @@ class TrainingHealth(keras.callbacks.Callback):
         loss: the GAN loss name.
     """
 
-    def __init__(self, logdir, restore, real, loss, d_loss_floor=0.05, window=200, min_diversity=0.3,
-                 num_samples=1000):
+    def __init__(self, logdir, restore, real, loss, d_loss_floor=0.05, window=200, min_diversity=0.3, num_samples=1000):
         super().__init__()
         self.restore, self.loss = restore, loss
         self.d_loss_floor, self.window, self.min_diversity = d_loss_floor, window, min_diversity
         self.writer = tf.summary.create_file_writer(logdir)
         self.num_samples = min(num_samples, len(real) // 2)
         flat = np.asarray(real, np.float32).reshape(len(real), -1)
-        self.real, self.real_reference = flat[:self.num_samples], flat[self.num_samples:2 * self.num_samples]
+        self.real, self.real_reference = flat[: self.num_samples], flat[self.num_samples : 2 * self.num_samples]
         self.reference_recall = None
         self.failure = None
         self.findings = []
@@ -75,12 +74,17 @@ class TrainingHealth(keras.callbacks.Callback):
     def _stop(self, step, bad):
         self.model.stop_training = True
         restored = self.restore()
-        rollback = (f"Restored the last good checkpoint {restored} (step {int(self.model.step.numpy())}); "
-                    "nothing after it was saved." if restored else "No checkpoint was saved before it.")
+        rollback = (
+            f"Restored the last good checkpoint {restored} (step {int(self.model.step.numpy())}); "
+            "nothing after it was saved."
+            if restored
+            else "No checkpoint was saved before it."
+        )
         self.failure = (
             f"Training diverged at step {step}: {', '.join(bad)} became NaN or Inf. {rollback} Lower the learning "
             "rates (train.d_learning_rate, train.g_learning_rate), add a gradient penalty or R1 "
-            "(train.gradient_penalty, train.r1) or spectral norm (model.spectral_norm), then resume.")
+            "(train.gradient_penalty, train.r1) or spectral norm (model.spectral_norm), then resume."
+        )
         self.report(self.failure, step, error=True)
 
     def _watch_discriminator(self, step, d_loss):
@@ -93,7 +97,9 @@ class TrainingHealth(keras.callbacks.Callback):
                 f"{self.window} steps, so the generator's gradients vanish. Likely causes: D learns much faster "
                 "than G, or real and generated samples barely overlap. Helps: one-sided label smoothing "
                 "(train.label_smoothing=0.1), instance noise (train.instance_noise=0.1), fewer D steps per G step "
-                "(train.d_steps), a lower D learning rate (train.d_learning_rate).", step)
+                "(train.d_steps), a lower D learning rate (train.d_learning_rate).",
+                step,
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if self.failure or not self.min_diversity:
@@ -112,4 +118,6 @@ class TrainingHealth(keras.callbacks.Callback):
                 f"staying near the data (precision {fake['precision']:.2f}): mode collapse. Helps: minibatch "
                 "standard deviation (model.minibatch_stddev=true) or discrimination "
                 "(model.minibatch_discrimination=32), a gradient penalty or R1 (train.gradient_penalty, train.r1), "
-                "a lower G learning rate (train.g_learning_rate).", int(self.model.step.numpy()))
+                "a lower G learning rate (train.g_learning_rate).",
+                int(self.model.step.numpy()),
+            )

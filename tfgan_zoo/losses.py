@@ -81,8 +81,10 @@ def least_squares_discriminator_loss(real_logits, fake_logits, real_targets=1.0,
     """0.5 (D(x) - b)^2 + 0.5 (D(G(z)) - a)^2 with a = 0, b = 1 (Mao et al. 2017, LSGAN eq. 2)."""
     real_logits = tf.convert_to_tensor(real_logits)
     fake_logits = tf.convert_to_tensor(fake_logits)
-    return 0.5 * (_per_example(tf.square(real_logits - _like(real_targets, real_logits)))
-                  + _per_example(tf.square(fake_logits - _like(fake_targets, fake_logits))))
+    return 0.5 * (
+        _per_example(tf.square(real_logits - _like(real_targets, real_logits)))
+        + _per_example(tf.square(fake_logits - _like(fake_targets, fake_logits)))
+    )
 
 
 def least_squares_generator_loss(fake_logits):

@@ -47,7 +47,8 @@ def config_path(name_or_path) -> str:
     path = zoo_config(name_or_path)
     if path is None:
         raise ConfigError(
-            f"No zoo config named {name_or_path!r}; the zoo has {', '.join(config_names())} (in {configs_dir()}).")
+            f"No zoo config named {name_or_path!r}; the zoo has {', '.join(config_names())} (in {configs_dir()})."
+        )
     return str(path)
 
 

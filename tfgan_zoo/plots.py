@@ -22,7 +22,7 @@ def image_grid(images, rows=None):
     pixels = np.round((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
     for i, image in enumerate(pixels):
         r, col = divmod(i, cols)
-        grid[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + col * (w + 1):1 + col * (w + 1) + w] = image
+        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + col * (w + 1) : 1 + col * (w + 1) + w] = image
     return grid
 
 
@@ -63,8 +63,9 @@ def curves_png(curves, rows=None, real=None, row_titles=None):
     curves = np.asarray(curves)[..., 0]
     rows = rows or math.ceil(math.sqrt(len(curves)))
     cols = math.ceil(len(curves) / rows)
-    figure, panels = plt.subplots(rows, cols, figsize=(1.8 * cols, 1.1 * rows * (1 + (real is not None))),
-                                  squeeze=False, sharex=True, sharey=True)
+    figure, panels = plt.subplots(
+        rows, cols, figsize=(1.8 * cols, 1.1 * rows * (1 + (real is not None))), squeeze=False, sharex=True, sharey=True
+    )
     for i, axes in enumerate(panels.flat):
         axes.set_xticks([])
         axes.set_yticks([])

@@ -8,7 +8,8 @@ import shlex
 import tensorflow as tf
 import yaml
 
-from tfgan_zoo import config as config_lib, paths
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import paths
 
 
 def training_wall_time(workdir, checkpoint=None):

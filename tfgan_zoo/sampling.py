@@ -16,8 +16,10 @@ def condition_values(ranges, given, n, seed):
     given = dict(given or {})
     unknown = sorted(set(given) - set(ranges))
     if unknown:
-        raise ValueError(f"Unknown condition(s) {', '.join(unknown)}: this generator takes "
-                         f"{', '.join(ranges) or 'no continuous conditions'}.")
+        raise ValueError(
+            f"Unknown condition(s) {', '.join(unknown)}: this generator takes "
+            f"{', '.join(ranges) or 'no continuous conditions'}."
+        )
     rng = np.random.default_rng([seed, len(ranges)])
     values = {}
     for name, (low, high) in ranges.items():
@@ -59,8 +61,10 @@ class Sampler:
         labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
         bad = labels[(labels < 0) | (labels >= self.num_classes)]
         if bad.size:
-            raise ValueError(f"Label {bad[0]} is out of range: this generator has {self.num_classes} classes, "
-                             f"so labels must be in [0, {self.num_classes - 1}].")
+            raise ValueError(
+                f"Label {bad[0]} is out of range: this generator has {self.num_classes} classes, "
+                f"so labels must be in [0, {self.num_classes - 1}]."
+            )
         return tf.constant(labels)
 
     def checked_inputs(self, z, labels=None, conditions=None):
@@ -74,8 +78,12 @@ class Sampler:
             raise ValueError("This generator is unconditional: it takes no labels.")
         conditions = dict(conditions or {})
         if set(conditions) != set(self.conditions):
-            raise ValueError(f"This generator takes the continuous conditions {', '.join(self.conditions) or 'none'}; "
-                             f"got {', '.join(conditions) or 'none'}. Pass one value, or one per sample, for each.")
-        conditions = {name: tf.constant(np.broadcast_to(np.asarray(value, np.float32), (n,)))
-                      for name, value in conditions.items()}
+            raise ValueError(
+                f"This generator takes the continuous conditions {', '.join(self.conditions) or 'none'}; "
+                f"got {', '.join(conditions) or 'none'}. Pass one value, or one per sample, for each."
+            )
+        conditions = {
+            name: tf.constant(np.broadcast_to(np.asarray(value, np.float32), (n,)))
+            for name, value in conditions.items()
+        }
         return z, labels, conditions

@@ -46,8 +46,9 @@ def export_archive(gan, conditions=(), padding=None, value_range=None):
     # needs: a plain tf.Module holding the Keras model reloads in TF2 but fails in `saved_model_cli run`.
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    serving = archive.add_endpoint("serving_default", lambda *tensors: {"samples": samples(*tensors)},
-                                   list(specs.values()))
+    serving = archive.add_endpoint(
+        "serving_default", lambda *tensors: {"samples": samples(*tensors)}, list(specs.values())
+    )
     sample_shape = serving.get_concrete_function().structured_outputs["samples"].shape[1:].as_list()
     if len(sample_shape) == 3:
         archive.add_endpoint("images", images, list(specs.values()))
@@ -56,6 +57,8 @@ def export_archive(gan, conditions=(), padding=None, value_range=None):
 
 def _label_checks(z, label, num_classes):
     message = f"label must hold one integer in [0, {num_classes - 1}] per row of z"
-    return [tf.debugging.assert_equal(tf.shape(label)[0], tf.shape(z)[0], message=message),
-            tf.debugging.assert_non_negative(label, message=message),
-            tf.debugging.assert_less(label, num_classes, message=message)]
+    return [
+        tf.debugging.assert_equal(tf.shape(label)[0], tf.shape(z)[0], message=message),
+        tf.debugging.assert_non_negative(label, message=message),
+        tf.debugging.assert_less(label, num_classes, message=message),
+    ]

@@ -49,10 +49,12 @@ def load(submodule):
 
 def _qualified_name(submodule):
     if not isinstance(submodule, str) or not submodule.strip(". "):
-        raise ValueError(f"expected a tensorflow_gan submodule path such as 'python.losses.losses_impl', got {submodule!r}")
+        raise ValueError(
+            f"expected a tensorflow_gan submodule path such as 'python.losses.losses_impl', got {submodule!r}"
+        )
     submodule = submodule.strip()
     if submodule == PACKAGE or submodule.startswith(PACKAGE + "."):
-        submodule = submodule[len(PACKAGE) + 1:]
+        submodule = submodule[len(PACKAGE) + 1 :]
     if not submodule or any(not part.isidentifier() for part in submodule.split(".")):
         raise ValueError(f"not a tensorflow_gan submodule path: {submodule!r}")
     return f"{PACKAGE}.{submodule}"
@@ -132,8 +134,7 @@ def _register_parents(name, package_dirs):
             continue
         sub_path = parts[1:depth]
         search_path = [os.path.join(directory, *sub_path) for directory in package_dirs]
-        stub = types.ModuleType(
-            parent_name, f"Empty stand-in for {parent_name} registered by tfgan_zoo.tfgan_compat.")
+        stub = types.ModuleType(parent_name, f"Empty stand-in for {parent_name} registered by tfgan_zoo.tfgan_compat.")
         stub.__path__ = search_path
         stub.__package__ = parent_name
         stub.__spec__ = importlib.machinery.ModuleSpec(parent_name, None, is_package=True)
@@ -141,7 +142,7 @@ def _register_parents(name, package_dirs):
         setattr(stub, _STUB_MARK, True)
         stub.__getattr__ = _stub_getattr(parent_name)
         if depth > 1:
-            setattr(sys.modules[".".join(parts[:depth - 1])], parts[depth - 1], stub)
+            setattr(sys.modules[".".join(parts[: depth - 1])], parts[depth - 1], stub)
         sys.modules[parent_name] = stub
 
 

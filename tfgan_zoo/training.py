@@ -7,7 +7,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from tfgan_zoo import build, callbacks, config as config_lib, data, distribute, health, metrics, networks, workdirs
+from tfgan_zoo import build, callbacks, data, distribute, health, metrics, networks, workdirs
+from tfgan_zoo import config as config_lib
 
 
 def check_data(source, gan):
@@ -15,34 +16,45 @@ def check_data(source, gan):
     labels missing or out of range for a conditional model."""
     shape = tuple(gan.generator.output_shape[1:])
     if source.x.shape[1:] != shape:
-        raise ValueError(f"The data {source.name} has samples of shape {list(source.x.shape[1:])}, but the model "
-                         f"generates {list(shape)}: give it data of that shape (size and channels), or train a new "
-                         "model on this data in a new --workdir.")
+        raise ValueError(
+            f"The data {source.name} has samples of shape {list(source.x.shape[1:])}, but the model "
+            f"generates {list(shape)}: give it data of that shape (size and channels), or train a new "
+            "model on this data in a new --workdir."
+        )
     value_range = source.metadata.get("value_range")
     if value_range is not None and (source.x.min() < value_range[0] or source.x.max() > value_range[1]):
-        raise ValueError(f"The images of {source.name} lie in [{source.x.min():g}, {source.x.max():g}]; the model "
-                         f"expects [{value_range[0]:g}, {value_range[1]:g}]. Scale 8-bit pixels by x / 127.5 - 1.")
+        raise ValueError(
+            f"The images of {source.name} lie in [{source.x.min():g}, {source.x.max():g}]; the model "
+            f"expects [{value_range[0]:g}, {value_range[1]:g}]. Scale 8-bit pixels by x / 127.5 - 1."
+        )
     if gan.num_classes:
         if source.y is None:
-            raise ValueError(f"The model is conditional but the data {source.name} has no labels: use labelled data "
-                             "or set model.conditional=false.")
+            raise ValueError(
+                f"The model is conditional but the data {source.name} has no labels: use labelled data "
+                "or set model.conditional=false."
+            )
         gan.check_labels(source.y, len(source.y))
     missing = [name for name in gan.conditions if name not in source.conditions]
     if missing:
-        raise ValueError(f"The model is conditioned on {', '.join(missing)}, which the data {source.name} lacks: "
-                         "use data with those conditions or train a new model without them in a new --workdir.")
+        raise ValueError(
+            f"The model is conditioned on {', '.join(missing)}, which the data {source.name} lacks: "
+            "use data with those conditions or train a new model without them in a new --workdir."
+        )
 
 
 def _check_workers_agree(strategy, step):
     """Every worker of a multi-worker run must resume at the same step: they restore from one shared workdir."""
+
     def sums():
         values = tf.constant([step, step * step, 1], tf.float64)
         return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
 
     total, total_squares, workers = strategy.experimental_local_results(strategy.run(sums))[0].numpy()
     if total != workers * step or total_squares != workers * step * step:  # equal iff every step is equal
-        raise RuntimeError(f"The workers restored different steps (this one {step}): all of them must see the same "
-                           "--workdir, on a filesystem they share.")
+        raise RuntimeError(
+            f"The workers restored different steps (this one {step}): all of them must see the same "
+            "--workdir, on a filesystem they share."
+        )
 
 
 def train(config, workdir, verbose="auto"):
@@ -57,21 +69,27 @@ def train(config, workdir, verbose="auto"):
     t = config.train
     if t.steps % t.steps_per_epoch:
         raise config_lib.ConfigError(
-            f"train.steps ({t.steps}) must be a multiple of train.steps_per_epoch ({t.steps_per_epoch}).")
+            f"train.steps ({t.steps}) must be a multiple of train.steps_per_epoch ({t.steps_per_epoch})."
+        )
     if config.data.batch_size % config.model.pack:
-        raise config_lib.ConfigError(f"data.batch_size ({config.data.batch_size}) must be a multiple of model.pack "
-                                     f"({config.model.pack}): the discriminator judges packs of that many samples.")
+        raise config_lib.ConfigError(
+            f"data.batch_size ({config.data.batch_size}) must be a multiple of model.pack "
+            f"({config.model.pack}): the discriminator judges packs of that many samples."
+        )
     checkpoint_every = t.checkpoint_every or t.steps_per_epoch
     if checkpoint_every % config.runtime.steps_per_execution:
         raise config_lib.ConfigError(
             f"train.checkpoint_every ({checkpoint_every}) must be a multiple of runtime.steps_per_execution "
-            f"({config.runtime.steps_per_execution}).")
+            f"({config.runtime.steps_per_execution})."
+        )
     source = build.load_source(config)
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
     with strategy.scope():
-        gan = build.compile_gan(build.build_gan(config, source.x.shape[1:], source.num_classes,
-                                                source.metadata.get("condition_ranges")), config)
+        gan = build.compile_gan(
+            build.build_gan(config, source.x.shape[1:], source.num_classes, source.metadata.get("condition_ranges")),
+            config,
+        )
     # Only a config that builds and compiles reaches the workdir, so a rejected one leaves no config.yaml behind.
     workdirs.prepare(workdir, config)
 
@@ -99,16 +117,30 @@ def train(config, workdir, verbose="auto"):
         monitor = health.TrainingHealth(
             os.path.join(workdir, "logs", "health"),
             functools.partial(workdirs.restore_latest, checkpoint, run_checkpoints),
-            source.x, t.loss, h.d_loss_floor, h.window, h.min_diversity, config.eval.num_samples)
+            source.x,
+            t.loss,
+            h.d_loss_floor,
+            h.window,
+            h.min_diversity,
+            config.eval.num_samples,
+        )
     run_callbacks = [monitor] if monitor else []
     if "centers" in source.metadata:
-        run_callbacks.append(metrics.MetricsCallback(functools.partial(
-            metrics.mode_coverage, centers=source.metadata["centers"], std=source.metadata["std"]),
-            config.eval.num_samples))
+        run_callbacks.append(
+            metrics.MetricsCallback(
+                functools.partial(
+                    metrics.mode_coverage, centers=source.metadata["centers"], std=source.metadata["std"]
+                ),
+                config.eval.num_samples,
+            )
+        )
     if "cov" in source.metadata:
-        run_callbacks.append(metrics.MetricsCallback(functools.partial(
-            metrics.moment_errors, mean=source.metadata["mean"], cov=source.metadata["cov"]),
-            config.eval.num_samples))
+        run_callbacks.append(
+            metrics.MetricsCallback(
+                functools.partial(metrics.moment_errors, mean=source.metadata["mean"], cov=source.metadata["cov"]),
+                config.eval.num_samples,
+            )
+        )
     history = keras.callbacks.History()  # one history across the `fit` calls below
     pictures = callbacks.SamplePictures(workdir, source)
     family = networks.FAMILIES[config.model.family]
@@ -130,10 +162,23 @@ def train(config, workdir, verbose="auto"):
     for first_step, initial_epoch, epochs, steps_per_epoch in fits:
         if epochs <= initial_epoch or (monitor and monitor.failure):
             continue
-        stream = data.make_dataset(source, t.d_steps * config.data.batch_size, seed=t.seed, start_step=first_step,
-                                   labels=bool(gan.num_classes), conditions=tuple(gan.conditions))
-        gan.fit(stream, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                callbacks=run_callbacks, verbose=verbose, shuffle=False)
+        stream = data.make_dataset(
+            source,
+            t.d_steps * config.data.batch_size,
+            seed=t.seed,
+            start_step=first_step,
+            labels=bool(gan.num_classes),
+            conditions=tuple(gan.conditions),
+        )
+        gan.fit(
+            stream,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=run_callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
     if monitor and monitor.failure:
         raise health.TrainingDiverged(monitor.failure)
     keras_path = os.path.join(workdir, "gan.keras")

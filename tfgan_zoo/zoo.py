@@ -8,7 +8,8 @@ import keras
 import tensorflow as tf
 from google.protobuf import message
 
-from tfgan_zoo import cards, config as config_lib, paths, sampling, workdirs
+from tfgan_zoo import cards, paths, sampling, workdirs
+from tfgan_zoo import config as config_lib
 from tfgan_zoo.metrics import registry
 
 
@@ -27,8 +28,9 @@ def describe_entries():
     for entry in paths.shipped_entries():
         card = cards.read_card(entry)
         values = card["metrics"].get("values", {})
-        shown = ", ".join(f"{key} {values[key]:.4g}" for key in registry.headline_names()
-                          if values.get(key) is not None)
+        shown = ", ".join(
+            f"{key} {values[key]:.4g}" for key in registry.headline_names() if values.get(key) is not None
+        )
         rows.append((entry.name, card["family"], card["dataset"], card["version"], shown or "not evaluated"))
     return rows
 
@@ -59,14 +61,16 @@ class PretrainedGenerator(sampling.Sampler):
         self.version = version or max(paths.versions(self.entry), default=None)
         fix = f"Re-export it: tfgan-zoo export --workdir <its training workdir> --output {self.entry}"
         if self.version is None:
-            raise FileNotFoundError(f"{self.entry} has a model card but no exported version (no <integer>/ folder). "
-                                    f"{fix}")
+            raise FileNotFoundError(
+                f"{self.entry} has a model card but no exported version (no <integer>/ folder). {fix}"
+            )
         path = self.entry / str(self.version)
         try:
             self.saved_model = tf.saved_model.load(str(path))
         except (OSError, ValueError, tf.errors.OpError, message.DecodeError) as error:
-            raise ValueError(f"{path} is not a readable SavedModel ({type(error).__name__}: "
-                             f"{str(error).splitlines()[0]}). {fix}") from None
+            raise ValueError(
+                f"{path} is not a readable SavedModel ({type(error).__name__}: {str(error).splitlines()[0]}). {fix}"
+            ) from None
         self.latent_dim = self.card["latent_dim"]
         self.latent_distribution = self.card["latent_distribution"]
         self.num_classes = self.card["num_classes"]
@@ -103,7 +107,8 @@ def load_pretrained(name_or_path):
             f"No trained model at {str(name_or_path)!r}: expected a shipped entry (a folder with model_card.json "
             f"and <version>/saved_model.pb; shipped in {paths.models_dir()}: {shipped}), a training workdir or a .keras "
             "file. Train one with `tfgan-zoo train --workdir DIR`, export it with "
-            "`tfgan-zoo export --workdir DIR --output saved_models/<entry>`.")
+            "`tfgan-zoo export --workdir DIR --output saved_models/<entry>`."
+        )
     try:
         return keras.models.load_model(path)
     except (ValueError, OSError, KeyError) as error:

@@ -39,8 +39,9 @@ flags.DEFINE_integer("repeats", 3, "Interleaved repeats of every variant; median
 flags.DEFINE_list("variants", None, "Variants to run (default: all of VARIANTS, and torch when installed).")
 flags.DEFINE_string("worker", None, "Internal: run one variant in this process and print its figures as JSON.")
 flags.DEFINE_string("output", None, "Also write the figures as JSON here.")
-flags.DEFINE_string("entry", "dcgan_fashion_mnist", "Shipped entry whose serving latency and evaluation are timed "
-                    "('' skips both).")
+flags.DEFINE_string(
+    "entry", "dcgan_fashion_mnist", "Shipped entry whose serving latency and evaluation are timed ('' skips both)."
+)
 flags.DEFINE_integer("eval_samples", 1000, "Samples of the timed evaluation.")
 FLAGS = flags.FLAGS
 
@@ -59,7 +60,7 @@ def _images(cfg):
     from tfgan_zoo import build
 
     source = build.load_source(cfg)
-    return source.x[: 10_000]  # the same first 10,000 images for every variant: the timed loop never needs more
+    return source.x[:10_000]  # the same first 10,000 images for every variant: the timed loop never needs more
 
 
 class _StepClock:
@@ -130,7 +131,8 @@ def _keras_baseline(cfg, generator, discriminator):
 def _run_tensorflow(variant, cfg_name, overrides):
     import keras
 
-    from tfgan_zoo import build, config as config_lib, networks, paths
+    from tfgan_zoo import build, networks, paths
+    from tfgan_zoo import config as config_lib
 
     cfg = config_lib.load(paths.config_path(cfg_name), overrides or [])
     x = _images(cfg)
@@ -140,8 +142,10 @@ def _run_tensorflow(variant, cfg_name, overrides):
         generator, discriminator = networks.family(cfg.model, "images").build(cfg.model, x.shape[1:], 0)
         model = _keras_baseline(cfg, generator, discriminator)
         t = cfg.train
-        model.compile(keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
-                      keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2))
+        model.compile(
+            keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
+            keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
+        )
     else:
         model = build.compile_gan(build.build_gan(cfg, x.shape[1:]), cfg)
     dataset = _pipelines(x, batch_size, cfg.train.seed)["keras" if variant == "keras" else "zoo"]
@@ -155,7 +159,8 @@ def _run_torch(cfg_name):
     import torch
     from torch import nn
 
-    from tfgan_zoo import config as config_lib, paths
+    from tfgan_zoo import config as config_lib
+    from tfgan_zoo import paths
     from tfgan_zoo.networks import dcgan
 
     cfg = config_lib.load(paths.config_path(cfg_name))
@@ -165,7 +170,7 @@ def _run_torch(cfg_name):
     torch.manual_seed(t.seed)
     x = torch.from_numpy(np.ascontiguousarray(_images(cfg).transpose(0, 3, 1, 2)))
     size, ups = dcgan.start_size(x.shape[2])
-    width = m.channels * 2 ** ups
+    width = m.channels * 2**ups
 
     class Generator(nn.Module):  # mirrors networks.dcgan.generator
         def __init__(self):
@@ -210,7 +215,7 @@ def _run_torch(cfg_name):
         if i == FLAGS.warmup:
             start = time.perf_counter()
         start_index = (i * batch_size) % (len(x) - batch_size)
-        step(x[order[start_index:start_index + batch_size]])
+        step(x[order[start_index : start_index + batch_size]])
     return FLAGS.steps * batch_size / (time.perf_counter() - start)
 
 
@@ -233,7 +238,8 @@ def _percentiles(times):
 
 def _run_data(cfg_name):
     """Images/s of the input pipelines alone: the zoo's stateless one and the keras.io shuffle-batch one."""
-    from tfgan_zoo import config as config_lib, paths
+    from tfgan_zoo import config as config_lib
+    from tfgan_zoo import paths
 
     cfg = config_lib.load(paths.config_path(cfg_name))
     batch_size, batches = cfg.data.batch_size, 2000
@@ -265,7 +271,8 @@ def _run_serving(entry):
         z = pretrained.latent(batch, tf.constant([0, 0], tf.int64))
         figures[f"batch_{batch}"] = {
             "saved_model": _percentiles(_latencies_ms(lambda z: serve(z=z)["samples"].numpy(), z, calls)),
-            "keras": _percentiles(_latencies_ms(lambda z: keras_call(z).numpy(), z, calls))}
+            "keras": _percentiles(_latencies_ms(lambda z: keras_call(z).numpy(), z, calls)),
+        }
     return figures
 
 
@@ -278,29 +285,44 @@ def _run_evaluation(entry):
     start = time.perf_counter()
     report = evaluation.evaluate(zoo.load_pretrained(entry), train, test, num_samples=FLAGS.eval_samples)
     seconds = time.perf_counter() - start
-    return {"num_samples": FLAGS.eval_samples, "rows": 1 + len(report["references"]), "seconds": seconds,
-            "samples_per_s": FLAGS.eval_samples * (1 + len(report["references"])) / seconds}
+    return {
+        "num_samples": FLAGS.eval_samples,
+        "rows": 1 + len(report["references"]),
+        "seconds": seconds,
+        "samples_per_s": FLAGS.eval_samples * (1 + len(report["references"])) / seconds,
+    }
 
 
 # Measured once per benchmark, after the training variants.
-_ONCE = {"data": lambda: _run_data(FLAGS.config), "serving": lambda: _run_serving(FLAGS.entry),
-         "evaluation": lambda: _run_evaluation(FLAGS.entry)}
+_ONCE = {
+    "data": lambda: _run_data(FLAGS.config),
+    "serving": lambda: _run_serving(FLAGS.entry),
+    "evaluation": lambda: _run_evaluation(FLAGS.entry),
+}
 
 
 def _worker(variant):
     if variant in _ONCE:
         print(json.dumps({"variant": variant, **_ONCE[variant]()}))
         return
-    images_per_second = (_run_torch(FLAGS.config) if variant == "torch"
-                         else _run_tensorflow(variant, FLAGS.config, VARIANTS[variant]))
+    images_per_second = (
+        _run_torch(FLAGS.config) if variant == "torch" else _run_tensorflow(variant, FLAGS.config, VARIANTS[variant])
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"variant": variant, "images_per_s": images_per_second, "peak_rss_mb": peak_mb}))
 
 
 def _spawn(variant):
-    command = [sys.executable, __file__, f"--worker={variant}", f"--config={FLAGS.config}",
-               f"--steps={FLAGS.steps}", f"--warmup={FLAGS.warmup}", f"--entry={FLAGS.entry}",
-               f"--eval_samples={FLAGS.eval_samples}"]
+    command = [
+        sys.executable,
+        __file__,
+        f"--worker={variant}",
+        f"--config={FLAGS.config}",
+        f"--steps={FLAGS.steps}",
+        f"--warmup={FLAGS.warmup}",
+        f"--entry={FLAGS.entry}",
+        f"--eval_samples={FLAGS.eval_samples}",
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
@@ -311,8 +333,10 @@ def _spawn(variant):
 def _hardware():
     import multiprocessing
 
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
+    model = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
     return f"{model}, {multiprocessing.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
@@ -331,43 +355,75 @@ def main(argv):
     for repeat in range(FLAGS.repeats):
         for variant in variants:
             runs[variant].append(_spawn(variant))
-            print(f"repeat {repeat + 1}/{FLAGS.repeats} {variant}: {runs[variant][-1]['images_per_s']:.0f} images/s",
-                  flush=True)
-    medians = {v: {"images_per_s": statistics.median(r["images_per_s"] for r in rs),
-                   "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs)} for v, rs in runs.items()}
+            print(
+                f"repeat {repeat + 1}/{FLAGS.repeats} {variant}: {runs[variant][-1]['images_per_s']:.0f} images/s",
+                flush=True,
+            )
+    medians = {
+        v: {
+            "images_per_s": statistics.median(r["images_per_s"] for r in rs),
+            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
+        }
+        for v, rs in runs.items()
+    }
     keras_speed = medians["keras"]["images_per_s"]
-    print(f"\n{FLAGS.config}, batch from its config, {FLAGS.steps} timed steps after {FLAGS.warmup}, "
-          f"median of {FLAGS.repeats}; {_hardware()}")
+    print(
+        f"\n{FLAGS.config}, batch from its config, {FLAGS.steps} timed steps after {FLAGS.warmup}, "
+        f"median of {FLAGS.repeats}; {_hardware()}"
+    )
     print(f"{'variant':<12} {'images/s':>9} {'vs keras':>9} {'peak MB':>8} {'vs keras':>9}")
     for variant, m in medians.items():
-        print(f"{variant:<12} {m['images_per_s']:9.0f} {m['images_per_s'] / keras_speed:9.2f} "
-              f"{m['peak_rss_mb']:8.0f} {m['peak_rss_mb'] / medians['keras']['peak_rss_mb']:9.2f}")
+        print(
+            f"{variant:<12} {m['images_per_s']:9.0f} {m['images_per_s'] / keras_speed:9.2f} "
+            f"{m['peak_rss_mb']:8.0f} {m['peak_rss_mb'] / medians['keras']['peak_rss_mb']:9.2f}"
+        )
     zoo_variants = [v for v in medians if v.startswith("zoo")]
     best = max(zoo_variants, key=lambda v: medians[v]["images_per_s"])
-    result = {"default_vs_keras": medians["zoo"]["images_per_s"] / keras_speed,
-              "best_vs_keras": medians[best]["images_per_s"] / keras_speed}
+    result = {
+        "default_vs_keras": medians["zoo"]["images_per_s"] / keras_speed,
+        "best_vs_keras": medians[best]["images_per_s"] / keras_speed,
+    }
     if "torch" in medians:
         result["best_vs_torch"] = medians[best]["images_per_s"] / medians["torch"]["images_per_s"]
     print(f"best zoo variant: {best}")
     extra = {"data": _spawn("data")}
-    print("\nInput pipelines alone, images/s: " + ", ".join(
-        f"{name} {m['images_per_s']:.0f}" for name, m in extra["data"].items() if name != "variant"))
+    print(
+        "\nInput pipelines alone, images/s: "
+        + ", ".join(f"{name} {m['images_per_s']:.0f}" for name, m in extra["data"].items() if name != "variant")
+    )
     if FLAGS.entry:
         extra.update(serving=_spawn("serving"), evaluation=_spawn("evaluation"))
-        print(f"\nServing latency of saved_models/{FLAGS.entry} (serving_default) vs its Keras generator in a "
-              "tf.function, ms:")
+        print(
+            f"\nServing latency of saved_models/{FLAGS.entry} (serving_default) vs its Keras generator in a "
+            "tf.function, ms:"
+        )
         print(f"{'batch':<6} {'SavedModel p50':>15} {'p99':>7} {'Keras p50':>10} {'p99':>7} {'p50 ratio':>10}")
         for batch, m in ((k, v) for k, v in extra["serving"].items() if k.startswith("batch_")):
             s, k = m["saved_model"], m["keras"]
-            print(f"{batch[6:]:<6} {s['p50_ms']:15.2f} {s['p99_ms']:7.2f} {k['p50_ms']:10.2f} {k['p99_ms']:7.2f} "
-                  f"{k['p50_ms'] / s['p50_ms']:10.2f}")
+            print(
+                f"{batch[6:]:<6} {s['p50_ms']:15.2f} {s['p99_ms']:7.2f} {k['p50_ms']:10.2f} {k['p99_ms']:7.2f} "
+                f"{k['p50_ms'] / s['p50_ms']:10.2f}"
+            )
         e = extra["evaluation"]
-        print(f"\nEvaluation ({e['rows']} rows of {e['num_samples']} samples: the generator and the references): "
-              f"{e['seconds']:.1f} s, {e['samples_per_s']:.0f} samples/s")
+        print(
+            f"\nEvaluation ({e['rows']} rows of {e['num_samples']} samples: the generator and the references): "
+            f"{e['seconds']:.1f} s, {e['samples_per_s']:.0f} samples/s"
+        )
     if FLAGS.output:
         with open(FLAGS.output, "w") as f:
-            json.dump({"config": FLAGS.config, "hardware": _hardware(), "runs": runs, "medians": medians,
-                       "best": best, **result, **extra}, f, indent=1)
+            json.dump(
+                {
+                    "config": FLAGS.config,
+                    "hardware": _hardware(),
+                    "runs": runs,
+                    "medians": medians,
+                    "best": best,
+                    **result,
+                    **extra,
+                },
+                f,
+                indent=1,
+            )
     print("RESULT " + " ".join(f"{k}={v:.2f}" for k, v in result.items()))
 
 

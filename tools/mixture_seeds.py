@@ -29,8 +29,9 @@ def main(argv):
         cfg = config.load(paths.config_path(FLAGS.config), FLAGS.set + [f"train.seed={seed}"])
         gan, _ = training.train(cfg, os.path.join(FLAGS.workdir, f"{cfg.name}_seed{seed}"), verbose=0)
         source = build.load_source(cfg, "test")
-        result = metrics.mode_coverage(gan.sample(2500, seed=10_000 + seed), source.metadata["centers"],
-                                       source.metadata["std"])
+        result = metrics.mode_coverage(
+            gan.sample(2500, seed=10_000 + seed), source.metadata["centers"], source.metadata["std"]
+        )
         rows.append({"seed": seed, **result})
         print(json.dumps(rows[-1]), flush=True)
     keys = ["modes_covered", "high_quality", "reverse_kl", "spread"]

@@ -26,9 +26,11 @@ from absl import app, flags
 
 from tfgan_zoo import data
 
-flags.DEFINE_string("output", str(pathlib.Path(__file__).resolve().parent.parent
-                                  / "saved_models" / "evaluators" / "fashion_mnist_classifier"),
-                    "Folder that receives classifier.keras and model_card.json.")
+flags.DEFINE_string(
+    "output",
+    str(pathlib.Path(__file__).resolve().parent.parent / "saved_models" / "evaluators" / "fashion_mnist_classifier"),
+    "Folder that receives classifier.keras and model_card.json.",
+)
 flags.DEFINE_integer("epochs", 15, "Passes over the 60,000 training images.")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights, dropout and data order.")
 FLAGS = flags.FLAGS
@@ -62,9 +64,12 @@ def main(argv):
     model = classifier(train.num_classes)
     steps = FLAGS.epochs * -(-len(train.x) // BATCH_SIZE)
     # XLA makes these convolutions several times slower on CPU than TensorFlow's oneDNN kernels.
-    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                  jit_compile=False)
+    model.compile(
+        keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
     start = time.time()
     model.fit(train.x, train.y, batch_size=BATCH_SIZE, epochs=FLAGS.epochs, verbose=2)
     wall_time = time.time() - start
@@ -79,7 +84,7 @@ def main(argv):
         "name": "fashion_mnist_classifier",
         "kind": "evaluator",
         "description": "Feature extractor of the zoo's Fashion-MNIST metrics (Frechet distance, KID, "
-                       "precision/recall on `feature_layer`; classifier score on `logits_layer`). Not a generator.",
+        "precision/recall on `feature_layer`; classifier score on `logits_layer`). Not a generator.",
         "dataset": "fashion_mnist",
         "data_origin": train.origin,
         "file": MODEL_FILE,
@@ -92,11 +97,16 @@ def main(argv):
         "parameters": model.count_params(),
         "test_accuracy": round(float(accuracy), 4),
         "training": {
-            "split": "train (60,000 images)", "epochs": FLAGS.epochs, "batch_size": BATCH_SIZE,
-            "optimizer": f"Adam, cosine decay from {LEARNING_RATE}", "seed": FLAGS.seed,
-            "wall_time_s": round(wall_time), "hardware": f"{os.cpu_count()} CPU cores ({platform.machine()})",
+            "split": "train (60,000 images)",
+            "epochs": FLAGS.epochs,
+            "batch_size": BATCH_SIZE,
+            "optimizer": f"Adam, cosine decay from {LEARNING_RATE}",
+            "seed": FLAGS.seed,
+            "wall_time_s": round(wall_time),
+            "hardware": f"{os.cpu_count()} CPU cores ({platform.machine()})",
             "command": "python tools/train_evaluator.py" + "".join(f" {arg}" for arg in sys.argv[1:]),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
         },
     }
     (output / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -13,8 +13,7 @@
 """
 
 from tfgan_zoo.metrics.callback import MetricsCallback
-from tfgan_zoo.metrics.features import (EvaluatorUnavailableError, FeatureExtractor, inception_v3,
-                                        load_evaluator)
+from tfgan_zoo.metrics.features import EvaluatorUnavailableError, FeatureExtractor, inception_v3, load_evaluator
 from tfgan_zoo.metrics.mixture import mode_coverage, moment_errors
 from tfgan_zoo.metrics.registry import register
 from tfgan_zoo.metrics.scores import classifier_score, frechet_distance, kernel_distance, precision_recall

@@ -38,8 +38,9 @@ class MetricsCallback(keras.callbacks.Callback):
         mode: `"min"`, `"max"`, or `"auto"` (max for scores such as `precision`, min for distances).
     """
 
-    def __init__(self, metric_fn, num_samples=2500, every_n_epochs=1, seed=1234, best_path=None, monitor=None,
-                 mode="auto"):
+    def __init__(
+        self, metric_fn, num_samples=2500, every_n_epochs=1, seed=1234, best_path=None, monitor=None, mode="auto"
+    ):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}.")

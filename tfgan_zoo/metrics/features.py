@@ -45,8 +45,9 @@ class FeatureExtractor:
         batch_size: images per forward pass.
     """
 
-    def __init__(self, model, feature_layer, logits_layer=None, input_range=(-1.0, 1.0), name=None, info=None,
-                 batch_size=500):
+    def __init__(
+        self, model, feature_layer, logits_layer=None, input_range=(-1.0, 1.0), name=None, info=None, batch_size=500
+    ):
         outputs = [_flat(_layer(model, feature_layer).output)]
         self._probabilities = False
         if logits_layer is not None:
@@ -61,16 +62,19 @@ class FeatureExtractor:
         self.info = {"name": self.name, "feature_layer": feature_layer, "logits_layer": logits_layer, **(info or {})}
         self.batch_size = batch_size
         # XLA compiles convolutions into much slower code than TensorFlow's own CPU kernels.
-        self._forward = tf.function(lambda x: tf.nest.flatten(self.model(x, training=False)), jit_compile=False,
-                                    reduce_retracing=True)
+        self._forward = tf.function(
+            lambda x: tf.nest.flatten(self.model(x, training=False)), jit_compile=False, reduce_retracing=True
+        )
 
     def __call__(self, images):
         """`(features [N, D], logits [N, K] or None)` of images `[N, H, W, C]` in [-1, 1], as float32 numpy."""
         images = np.asarray(images, np.float32)
         if images.ndim != 4:
             raise ValueError(f"{self.name} takes images [N, H, W, C], got an array of shape {images.shape}.")
-        outputs = [self._forward(self._prepare(images[i:i + self.batch_size]))
-                   for i in range(0, len(images), self.batch_size)]
+        outputs = [
+            self._forward(self._prepare(images[i : i + self.batch_size]))
+            for i in range(0, len(images), self.batch_size)
+        ]
         features = np.concatenate([np.asarray(o[0]) for o in outputs])
         if self.logits_layer is None:
             return features, None
@@ -118,12 +122,14 @@ def load_evaluator(name_or_path="fashion_mnist_classifier"):
         raise EvaluatorUnavailableError(
             f"No evaluator {str(name_or_path)!r}: neither it nor {folder} holds a model_card.json. Shipped evaluators "
             f"in {paths.evaluators_dir()}: {', '.join(known) or 'none'}; `python tools/train_evaluator.py` builds "
-            "fashion_mnist_classifier.")
+            "fashion_mnist_classifier."
+        )
     card = json.loads(card_path.read_text())
     model = keras.models.load_model(folder / card["file"])
     info = {key: card[key] for key in ("dataset", "test_accuracy") if key in card}
-    return FeatureExtractor(model, card["feature_layer"], card.get("logits_layer"), card["input_range"],
-                            name=card["name"], info=info)
+    return FeatureExtractor(
+        model, card["feature_layer"], card.get("logits_layer"), card["input_range"], name=card["name"], info=info
+    )
 
 
 def inception_v3(batch_size=50):
@@ -141,9 +147,17 @@ def inception_v3(batch_size=50):
             f"with internet, build it once (Keras caches {INCEPTION_WEIGHTS} in ~/.keras/models/) or copy that file "
             "there. Offline, use the zoo's evaluator (load_evaluator('fashion_mnist_classifier'), "
             "`--evaluator fashion_mnist_classifier`) or a Keras classifier of your own "
-            "(FeatureExtractor(model, feature_layer=...)).") from None
-    return FeatureExtractor(model, "avg_pool", "predictions", (-1.0, 1.0), name="inception_v3",
-                            info={"dataset": "imagenet"}, batch_size=batch_size)
+            "(FeatureExtractor(model, feature_layer=...))."
+        ) from None
+    return FeatureExtractor(
+        model,
+        "avg_pool",
+        "predictions",
+        (-1.0, 1.0),
+        name="inception_v3",
+        info={"dataset": "imagenet"},
+        batch_size=batch_size,
+    )
 
 
 def default_evaluator(dataset):

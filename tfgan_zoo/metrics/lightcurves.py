@@ -32,7 +32,7 @@ def periodogram(curves, periods):
     x = x - x.mean(axis=1, keepdims=True)
     bases = _fit_bases(x.shape[1], periods)
     explained = np.einsum("nt,ptb->npb", x, bases)
-    return (explained ** 2).sum(axis=-1) / np.maximum((x ** 2).sum(axis=1, keepdims=True), 1e-12)
+    return (explained**2).sum(axis=-1) / np.maximum((x**2).sum(axis=1, keepdims=True), 1e-12)
 
 
 def measure(curves, period_range):

@@ -49,4 +49,3 @@ def moment_errors(samples, mean, cov):
         "mean_error": float(np.abs(samples.mean(axis=0) - np.asarray(mean)).max()),
         "cov_error": float(np.abs(np.cov(samples, rowvar=False) - np.asarray(cov)).max()),
     }
-

@@ -5,7 +5,6 @@ and, with `headline=True`, `tfgan-zoo list` shows it for the entries whose card 
 """
 
 import dataclasses
-import typing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,7 +12,7 @@ class Metric:
     """A reported value: `better` is `"higher"`, `"lower"`, or None when neither is (e.g. `spread`, best at 1)."""
 
     name: str
-    better: typing.Optional[str]
+    better: str | None
     headline: bool = False
 
 
@@ -28,7 +27,7 @@ def register(name, better, headline=False) -> Metric:
     return _METRICS[name]
 
 
-def get(name) -> typing.Optional[Metric]:
+def get(name) -> Metric | None:
     """The registered metric `name`, or None."""
     return _METRICS.get(name)
 
@@ -41,11 +40,23 @@ def headline_names():
 # Headlines: mode coverage for 2-D mixtures, quality and diversity for images, how well the samples of a
 # conditional generator teach a classifier, and how well a time series generator honours its amplitude and period.
 for _name, _better, _headline in [
-    ("modes_covered", "higher", True), ("high_quality", "higher", True), ("spread", None, True),
-    ("reverse_kl", "lower", False), ("mean_error", "lower", False), ("cov_error", "lower", False),
-    ("fd", "lower", True), ("kid", "lower", False), ("classifier_score", "higher", False),
-    ("precision", "higher", True), ("recall", "higher", True), ("swd", "lower", False),
-    ("tstr_accuracy", "higher", False), ("tstr_ratio", "higher", True), ("trts_accuracy", "higher", False),
-    ("label_accuracy", "higher", False), ("amplitude_error", "lower", True), ("period_error", "lower", True),
+    ("modes_covered", "higher", True),
+    ("high_quality", "higher", True),
+    ("spread", None, True),
+    ("reverse_kl", "lower", False),
+    ("mean_error", "lower", False),
+    ("cov_error", "lower", False),
+    ("fd", "lower", True),
+    ("kid", "lower", False),
+    ("classifier_score", "higher", False),
+    ("precision", "higher", True),
+    ("recall", "higher", True),
+    ("swd", "lower", False),
+    ("tstr_accuracy", "higher", False),
+    ("tstr_ratio", "higher", True),
+    ("trts_accuracy", "higher", False),
+    ("label_accuracy", "higher", False),
+    ("amplitude_error", "lower", True),
+    ("period_error", "lower", True),
 ]:
     register(_name, _better, _headline)

@@ -41,7 +41,8 @@ def kernel_distance(real_features, fake_features, max_block_size=1000):
     """
     real, fake = _features("real_features", real_features), _features("fake_features", fake_features)
     kid, std = _classifier_metrics().kernel_classifier_distance_and_std_from_activations(
-        tf.constant(real), tf.constant(fake), max_block_size=max_block_size)
+        tf.constant(real), tf.constant(fake), max_block_size=max_block_size
+    )
     return float(kid), float(std)
 
 
@@ -84,12 +85,17 @@ def _squared_distances(a, b):
 
 def _kth_neighbour_distances(points, k, batch_size):
     """Squared distance of every point to its k-th nearest other point (the point itself is at 0)."""
-    return np.concatenate([
-        np.partition(_squared_distances(points[i:i + batch_size], points), k, axis=1)[:, k]
-        for i in range(0, len(points), batch_size)])
+    return np.concatenate(
+        [
+            np.partition(_squared_distances(points[i : i + batch_size], points), k, axis=1)[:, k]
+            for i in range(0, len(points), batch_size)
+        ]
+    )
 
 
 def _fraction_inside(queries, centers, squared_radii, batch_size):
-    inside = [(_squared_distances(queries[i:i + batch_size], centers) <= squared_radii[None, :]).any(axis=1)
-              for i in range(0, len(queries), batch_size)]
+    inside = [
+        (_squared_distances(queries[i : i + batch_size], centers) <= squared_radii[None, :]).any(axis=1)
+        for i in range(0, len(queries), batch_size)
+    ]
     return float(np.concatenate(inside).mean())

@@ -30,8 +30,9 @@ def pyramid_resolutions(size, min_resolution=8):
     return resolutions
 
 
-def sliced_wasserstein_distance(real_images, fake_images, *, min_resolution=8, patches_per_image=128,
-                                patch_size=7, num_directions=512, seed=0):
+def sliced_wasserstein_distance(
+    real_images, fake_images, *, min_resolution=8, patches_per_image=128, patch_size=7, num_directions=512, seed=0
+):
     """PGGAN's SWD (x1000) between two equal-sized sets of square NHWC images, any number of channels.
 
     PGGAN's protocol: 128 patches of 7x7 per image per level, 512 directions (4 repeats of 128),
@@ -42,8 +43,10 @@ def sliced_wasserstein_distance(real_images, fake_images, *, min_resolution=8, p
     """
     real_images, fake_images = np.asarray(real_images, np.float32), np.asarray(fake_images, np.float32)
     if real_images.ndim != 4 or real_images.shape != fake_images.shape or real_images.shape[1] != real_images.shape[2]:
-        raise ValueError("sliced_wasserstein_distance needs two sets of square NHWC images of the same shape and "
-                         f"count, got {real_images.shape} and {fake_images.shape}.")
+        raise ValueError(
+            "sliced_wasserstein_distance needs two sets of square NHWC images of the same shape and "
+            f"count, got {real_images.shape} and {fake_images.shape}."
+        )
     resolutions = pyramid_resolutions(real_images.shape[1], min_resolution)
     if resolutions[-1] < patch_size:
         raise ValueError(f"Images of {real_images.shape[1]} px are smaller than the {patch_size}-px patches.")
@@ -67,7 +70,7 @@ def sliced_wasserstein(a, b, directions):
     directions = directions / np.linalg.norm(directions, axis=0, keepdims=True)
     total = 0.0
     for start in range(0, directions.shape[1], _DIRECTIONS_PER_CHUNK):
-        chunk = directions[:, start:start + _DIRECTIONS_PER_CHUNK]
+        chunk = directions[:, start : start + _DIRECTIONS_PER_CHUNK]
         projected_a = np.sort((a @ chunk).T, axis=1)
         projected_b = np.sort((b @ chunk).T, axis=1)
         total += np.abs(projected_a - projected_b).sum(dtype=np.float64)

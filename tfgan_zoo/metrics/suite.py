@@ -68,8 +68,9 @@ def metric_names(names):
     names = (names,) if isinstance(names, str) else tuple(names)
     unknown = [name for name in names if name not in IMAGE_METRICS]
     if unknown:
-        raise ValueError(f"Unknown image metric(s) {', '.join(map(str, unknown))}; "
-                         f"choose from {', '.join(IMAGE_METRICS)}.")
+        raise ValueError(
+            f"Unknown image metric(s) {', '.join(map(str, unknown))}; choose from {', '.join(IMAGE_METRICS)}."
+        )
     return names
 
 

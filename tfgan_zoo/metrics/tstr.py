@@ -43,20 +43,27 @@ def classifier_accuracy(train_images, train_labels, test_images, test_labels, nu
     train_images, test_images = np.asarray(train_images, np.float32), np.asarray(test_images, np.float32)
     train_labels, test_labels = np.asarray(train_labels, np.int32), np.asarray(test_labels, np.int32)
     if train_images.ndim not in (3, 4) or train_images.shape[1:] != test_images.shape[1:]:
-        raise ValueError(f"TSTR takes images [N, H, W, C] or series [N, T, C] of one shape; got train "
-                         f"{train_images.shape} and test {test_images.shape}.")
+        raise ValueError(
+            f"TSTR takes images [N, H, W, C] or series [N, T, C] of one shape; got train "
+            f"{train_images.shape} and test {test_images.shape}."
+        )
     model = classifier(train_images.shape[1:], num_classes, seed)
-    model.compile(keras.optimizers.Adam(LEARNING_RATE), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=False)
+    model.compile(
+        keras.optimizers.Adam(LEARNING_RATE),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
     # One `fit` over all epochs (each epoch a seeded permutation) traces the train step once, not per epoch.
     orders = np.stack([np.random.default_rng([seed, epoch]).permutation(len(train_images)) for epoch in range(EPOCHS)])
     images, labels = tf.constant(train_images), tf.constant(train_labels)
     batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(BATCH_SIZE))
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(BATCH_SIZE)
+    )
     batches = batches.apply(tf.data.experimental.assert_cardinality(EPOCHS * -(-len(train_images) // BATCH_SIZE)))
     model.fit(batches.map(lambda i: (tf.gather(images, i), tf.gather(labels, i))), shuffle=False, verbose=0)
-    predicted = np.concatenate([np.argmax(model(test_images[i:i + 1000], training=False), axis=1)
-                                for i in range(0, len(test_images), 1000)])  # eager: no graph to trace
+    predicted = np.concatenate(
+        [np.argmax(model(test_images[i : i + 1000], training=False), axis=1) for i in range(0, len(test_images), 1000)]
+    )  # eager: no graph to trace
     return float(np.mean(predicted == test_labels))
 
 
@@ -75,6 +82,7 @@ def train_on_synthetic_test_on_real(generator, real_train, real_test, num_sample
         raise ValueError("TSTR needs a conditional generator (num_classes > 0) to label its samples.")
     images, labels = suite.sample(generator, num_samples, seed)
     tstr = classifier_accuracy(images, labels, *real_test, generator.num_classes, seed)
-    real = classifier_accuracy(real_train[0][:num_samples], real_train[1][:num_samples], *real_test,
-                               generator.num_classes, seed)
+    real = classifier_accuracy(
+        real_train[0][:num_samples], real_train[1][:num_samples], *real_test, generator.num_classes, seed
+    )
     return {"tstr_accuracy": tstr, "real_accuracy": real, "tstr_ratio": tstr / real}

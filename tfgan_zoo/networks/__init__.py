@@ -22,14 +22,17 @@ def family(model_config, sample_kind) -> Family:
     chosen = FAMILIES[name]
     if sample_kind not in chosen.sample_kinds:
         takers = [f.name for f in FAMILIES.values() if sample_kind in f.sample_kinds]
-        raise ConfigError(f"model.family {name} takes {' or '.join(chosen.sample_kinds)}; the data are {sample_kind}. "
-                         f"Use model.family {' or '.join(takers)} for them.")
+        raise ConfigError(
+            f"model.family {name} takes {' or '.join(chosen.sample_kinds)}; the data are {sample_kind}. "
+            f"Use model.family {' or '.join(takers)} for them."
+        )
     defaults = type(model_config)()
     for field in dataclasses.fields(model_config):
         key, value = field.name, getattr(model_config, field.name)
         if key not in COMMON_OPTIONS + chosen.options and value != getattr(defaults, key):
             takers = [f.name for f in FAMILIES.values() if key in f.options]
-            raise ConfigError(f"model.{key} ({value}) is an option of the {' and '.join(takers)} "
-                             f"famil{'ies' if len(takers) > 1 else 'y'}, not {name}: remove it or change model.family.")
+            raise ConfigError(
+                f"model.{key} ({value}) is an option of the {' and '.join(takers)} "
+                f"famil{'ies' if len(takers) > 1 else 'y'}, not {name}: remove it or change model.family."
+            )
     return chosen
-

@@ -25,8 +25,10 @@ def start_length(length):
     while size % 2 == 0 and size // 2 >= MIN_START_LENGTH:
         size, steps = size // 2, steps + 1
     if steps == 0:
-        raise ValueError(f"The 1-D DCGAN needs a series length that halves at least once to {MIN_START_LENGTH} or "
-                         f"more steps, e.g. 64 or 128; got {length}.")
+        raise ValueError(
+            f"The 1-D DCGAN needs a series length that halves at least once to {MIN_START_LENGTH} or "
+            f"more steps, e.g. 64 or 128; got {length}."
+        )
     return size, steps
 
 
@@ -37,49 +39,104 @@ def _upsample(h, channels, kind):
     return keras.layers.Conv1D(channels, 3, padding="same", use_bias=False)(h)
 
 
-def generator(latent_dim, series_shape, channels=32, num_classes=0, num_conditions=0, upsampling="transposed",
-              sync_batch_norm=False, name="generator"):
+def generator(
+    latent_dim,
+    series_shape,
+    channels=32,
+    num_classes=0,
+    num_conditions=0,
+    upsampling="transposed",
+    sync_batch_norm=False,
+    name="generator",
+):
     """z (+ label, + conditions `[N, num_conditions]`) -> series of `series_shape` `(T, C)` in [-1, 1].
     `channels` is the width of the last hidden layer; each halving of the length doubles it."""
     if upsampling not in UPSAMPLINGS:
         raise ValueError(f"Unknown upsampling {upsampling!r} for series; choose one of {', '.join(UPSAMPLINGS)}.")
     size, steps = start_length(series_shape[0])
     inputs, h = dcgan.conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes, num_conditions)
-    width = channels * 2 ** steps
+    width = channels * 2**steps
     h = keras.layers.Dense(size * width, use_bias=False)(h)
-    h = dcgan.upsample(keras.layers.Reshape((size, width))(h), steps, functools.partial(_upsample, kind=upsampling),
-                       sync_batch_norm)
+    h = dcgan.upsample(
+        keras.layers.Reshape((size, width))(h), steps, functools.partial(_upsample, kind=upsampling), sync_batch_norm
+    )
     series = keras.layers.Conv1D(series_shape[-1], 5, padding="same", activation="tanh", name="series")(h)
     return keras.Model(inputs, series, name=name)
 
 
-def discriminator(series_shape, channels=32, num_classes=0, num_conditions=0, conditioning="concat",
-                  batch_norm=True, spectral_norm=False, minibatch_stddev=False, dropout=0.0, sync_batch_norm=False,
-                  name="discriminator"):
+def discriminator(
+    series_shape,
+    channels=32,
+    num_classes=0,
+    num_conditions=0,
+    conditioning="concat",
+    batch_norm=True,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    dropout=0.0,
+    sync_batch_norm=False,
+    name="discriminator",
+):
     """series (+ label, + conditions) -> one logit per series (and class logits with `acgan`)."""
     dcgan.check_options(conditioning)
     _, steps = start_length(series_shape[0])
     inputs, label, conditions, h = dcgan.conditioned_images(
-        keras.Input(tuple(series_shape), name="samples"), num_classes, conditioning, num_conditions)
-    h = dcgan.downsample(h, steps, channels, functools.partial(layers.conv1d, spectral_norm=spectral_norm),
-                         batch_norm, dropout, sync_batch_norm)
+        keras.Input(tuple(series_shape), name="samples"), num_classes, conditioning, num_conditions
+    )
+    h = dcgan.downsample(
+        h,
+        steps,
+        channels,
+        functools.partial(layers.conv1d, spectral_norm=spectral_norm),
+        batch_norm,
+        dropout,
+        sync_batch_norm,
+    )
     if minibatch_stddev:
         h = layers.MinibatchStdDev()(h)
-    outputs = dcgan.conditioned_outputs(keras.layers.Flatten()(h), label, num_classes, conditioning,
-                                        functools.partial(layers.dense, spectral_norm=spectral_norm), conditions)
+    outputs = dcgan.conditioned_outputs(
+        keras.layers.Flatten()(h),
+        label,
+        num_classes,
+        conditioning,
+        functools.partial(layers.dense, spectral_norm=spectral_norm),
+        conditions,
+    )
     return keras.Model(inputs, outputs, name=name)
 
 
 def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
     """The timeseries family's networks for `model_config`, on `num_conditions` continuous conditions too."""
     m = model_config
-    return (generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling,
-                      sync_batch_norm),
-            discriminator(sample_shape, m.channels, num_classes, num_conditions, m.conditioning,
-                          batch_norm=m.batch_norm, spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev,
-                          dropout=m.dropout, sync_batch_norm=sync_batch_norm))
+    return (
+        generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling, sync_batch_norm),
+        discriminator(
+            sample_shape,
+            m.channels,
+            num_classes,
+            num_conditions,
+            m.conditioning,
+            batch_norm=m.batch_norm,
+            spectral_norm=m.spectral_norm,
+            minibatch_stddev=m.minibatch_stddev,
+            dropout=m.dropout,
+            sync_batch_norm=sync_batch_norm,
+        ),
+    )
 
 
-FAMILY = Family("timeseries", ("series",), build,
-                options=("conditions", "channels", "conditioning", "upsampling", "batch_norm", "spectral_norm",
-                         "minibatch_stddev", "dropout"))
+FAMILY = Family(
+    "timeseries",
+    ("series",),
+    build,
+    options=(
+        "conditions",
+        "channels",
+        "conditioning",
+        "upsampling",
+        "batch_norm",
+        "spectral_norm",
+        "minibatch_stddev",
+        "dropout",
+    ),
+)

@@ -54,24 +54,44 @@ def _upsample(h, channels, kind):
     return layers.DepthToSpace(2)(h)
 
 
-def generator(latent_dim, image_shape, channels=64, num_classes=0, upsampling="transposed", sync_batch_norm=False,
-              name="generator"):
+def generator(
+    latent_dim,
+    image_shape,
+    channels=64,
+    num_classes=0,
+    upsampling="transposed",
+    sync_batch_norm=False,
+    name="generator",
+):
     """z (+ label) -> images of `image_shape` in [-1, 1]. `channels` is the width of the last hidden layer;
     each lower resolution doubles it. `sync_batch_norm` shares batch statistics across replicas."""
     check_options("concat", upsampling)
     size, steps = start_size(image_shape[0])
     inputs, h = conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes)
-    width = channels * 2 ** steps
+    width = channels * 2**steps
     h = keras.layers.Dense(size * size * width, use_bias=False)(h)
-    h = upsample(keras.layers.Reshape((size, size, width))(h), steps, functools.partial(_upsample, kind=upsampling),
-                 sync_batch_norm)
+    h = upsample(
+        keras.layers.Reshape((size, size, width))(h),
+        steps,
+        functools.partial(_upsample, kind=upsampling),
+        sync_batch_norm,
+    )
     images = keras.layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh", name="images")(h)
     return keras.Model(inputs, images, name=name)
 
 
-def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat", batch_norm=True,
-                  spectral_norm=False, minibatch_stddev=False, dropout=0.0, sync_batch_norm=False,
-                  name="discriminator"):
+def discriminator(
+    image_shape,
+    channels=64,
+    num_classes=0,
+    conditioning="concat",
+    batch_norm=True,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    dropout=0.0,
+    sync_batch_norm=False,
+    name="discriminator",
+):
     """images (+ label) -> one logit per image (and class logits with `acgan`).
 
     Batch norm is off by default where a gradient penalty is used: it makes each example's output
@@ -79,14 +99,25 @@ def discriminator(image_shape, channels=64, num_classes=0, conditioning="concat"
     """
     check_options(conditioning)
     size, steps = start_size(image_shape[0])
-    inputs, label, _, h = conditioned_images(keras.Input(tuple(image_shape), name="samples"), num_classes,
-                                             conditioning)
-    h = downsample(h, steps, channels, functools.partial(layers.conv2d, spectral_norm=spectral_norm), batch_norm,
-                   dropout, sync_batch_norm)
+    inputs, label, _, h = conditioned_images(keras.Input(tuple(image_shape), name="samples"), num_classes, conditioning)
+    h = downsample(
+        h,
+        steps,
+        channels,
+        functools.partial(layers.conv2d, spectral_norm=spectral_norm),
+        batch_norm,
+        dropout,
+        sync_batch_norm,
+    )
     if minibatch_stddev:
         h = layers.MinibatchStdDev()(h)
-    outputs = conditioned_outputs(keras.layers.Flatten()(h), label, num_classes, conditioning,
-                                  functools.partial(layers.dense, spectral_norm=spectral_norm))
+    outputs = conditioned_outputs(
+        keras.layers.Flatten()(h),
+        label,
+        num_classes,
+        conditioning,
+        functools.partial(layers.dense, spectral_norm=spectral_norm),
+    )
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -179,12 +210,25 @@ def conditioned_outputs(features, label, num_classes, conditioning, dense, condi
 def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
     """The DCGAN family's networks for `model_config`."""
     m = model_config
-    return (generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm),
-            discriminator(sample_shape, m.channels, num_classes, m.conditioning, batch_norm=m.batch_norm,
-                          spectral_norm=m.spectral_norm, minibatch_stddev=m.minibatch_stddev, dropout=m.dropout,
-                          sync_batch_norm=sync_batch_norm))
+    return (
+        generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm),
+        discriminator(
+            sample_shape,
+            m.channels,
+            num_classes,
+            m.conditioning,
+            batch_norm=m.batch_norm,
+            spectral_norm=m.spectral_norm,
+            minibatch_stddev=m.minibatch_stddev,
+            dropout=m.dropout,
+            sync_batch_norm=sync_batch_norm,
+        ),
+    )
 
 
-FAMILY = Family("dcgan", ("images",), build,
-                options=("channels", "conditioning", "upsampling", "batch_norm", "spectral_norm", "minibatch_stddev",
-                         "dropout"))
+FAMILY = Family(
+    "dcgan",
+    ("images",),
+    build,
+    options=("channels", "conditioning", "upsampling", "batch_norm", "spectral_norm", "minibatch_stddev", "dropout"),
+)

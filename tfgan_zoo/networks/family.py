@@ -31,8 +31,8 @@ class Family:
     """
 
     name: str
-    sample_kinds: typing.Tuple[str, ...]
+    sample_kinds: tuple[str, ...]
     build: typing.Callable
-    options: typing.Tuple[str, ...] = ()
-    real_transform: typing.Optional[typing.Callable] = None
-    callbacks: typing.Optional[typing.Callable] = None
+    options: tuple[str, ...] = ()
+    real_transform: typing.Callable | None = None
+    callbacks: typing.Callable | None = None

@@ -19,8 +19,15 @@ def _inputs_with_label(inputs_shape, num_classes, name):
     return [inputs, label], keras.layers.Concatenate()([flat, embedding])
 
 
-def generator(latent_dim, sample_shape, hidden_units=(128, 128), num_classes=0, activation="relu",
-              output_activation=None, name="generator"):
+def generator(
+    latent_dim,
+    sample_shape,
+    hidden_units=(128, 128),
+    num_classes=0,
+    activation="relu",
+    output_activation=None,
+    name="generator",
+):
     """z (+ label) -> samples of `sample_shape`. A linear output suits coordinates; tanh suits images."""
     inputs, h = _inputs_with_label((latent_dim,), num_classes, "z")
     for units in hidden_units:
@@ -30,8 +37,17 @@ def generator(latent_dim, sample_shape, hidden_units=(128, 128), num_classes=0, 
     return keras.Model(inputs, outputs, name=name)
 
 
-def discriminator(sample_shape, hidden_units=(128, 128), num_classes=0, spectral_norm=False,
-                  minibatch_stddev=False, minibatch_discrimination=0, dropout=0.0, pack=1, name="discriminator"):
+def discriminator(
+    sample_shape,
+    hidden_units=(128, 128),
+    num_classes=0,
+    spectral_norm=False,
+    minibatch_stddev=False,
+    minibatch_discrimination=0,
+    dropout=0.0,
+    pack=1,
+    name="discriminator",
+):
     """samples (+ label) -> one logit per sample. LeakyReLU(0.2) as in DCGAN and most GAN discriminators.
     `pack` > 1 judges that many consecutive samples together (PacGAN); each gets its pack's logit."""
     inputs, h = _inputs_with_label(tuple(sample_shape), num_classes, "samples")
@@ -57,12 +73,32 @@ def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_
     """The vanilla family's networks for `model_config`: coordinates are unbounded, images and series in [-1, 1]."""
     m = model_config
     output_activation = None if len(sample_shape) == 1 else "tanh"
-    return (generator(m.latent_dim, sample_shape, m.generator_units, num_classes, output_activation=output_activation),
-            discriminator(sample_shape, m.discriminator_units, num_classes, spectral_norm=m.spectral_norm,
-                          minibatch_stddev=m.minibatch_stddev, minibatch_discrimination=m.minibatch_discrimination,
-                          dropout=m.dropout, pack=m.pack))
+    return (
+        generator(m.latent_dim, sample_shape, m.generator_units, num_classes, output_activation=output_activation),
+        discriminator(
+            sample_shape,
+            m.discriminator_units,
+            num_classes,
+            spectral_norm=m.spectral_norm,
+            minibatch_stddev=m.minibatch_stddev,
+            minibatch_discrimination=m.minibatch_discrimination,
+            dropout=m.dropout,
+            pack=m.pack,
+        ),
+    )
 
 
-FAMILY = Family("vanilla", ("points", "series", "images"), build,
-                options=("generator_units", "discriminator_units", "spectral_norm", "minibatch_stddev",
-                         "minibatch_discrimination", "pack", "dropout"))
+FAMILY = Family(
+    "vanilla",
+    ("points", "series", "images"),
+    build,
+    options=(
+        "generator_units",
+        "discriminator_units",
+        "spectral_norm",
+        "minibatch_stddev",
+        "minibatch_discrimination",
+        "pack",
+        "dropout",
+    ),
+)

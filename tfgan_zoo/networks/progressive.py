@@ -28,8 +28,10 @@ from tfgan_zoo.networks.family import Family
 def num_levels(side):
     """Number of levels that grow from 4x4 to an image side of `side` (4 * 2**k)."""
     if side < 4 or side & (side - 1):
-        raise ValueError(f"Progressive growing starts at 4x4 and doubles, so the image side must be 4 * 2**k "
-                         f"(4, 8, 16, 32, ...); got {side}. Pad the images to such a side (data.params.pad_to).")
+        raise ValueError(
+            f"Progressive growing starts at 4x4 and doubles, so the image side must be 4 * 2**k "
+            f"(4, 8, 16, 32, ...); got {side}. Pad the images to such a side (data.params.pad_to)."
+        )
     return int(math.log2(side)) - 1
 
 
@@ -75,8 +77,9 @@ class EqualizedDense(keras.layers.Layer):
 
     def build(self, input_shape):
         self.scale = self.gain / math.sqrt(input_shape[-1])
-        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
-                                      initializer=keras.initializers.RandomNormal(stddev=1.0), name="kernel")
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer=keras.initializers.RandomNormal(stddev=1.0), name="kernel"
+        )
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
     def call(self, inputs):
@@ -101,8 +104,9 @@ class EqualizedConv2D(keras.layers.Layer):
     def build(self, input_shape):
         shape = (self.kernel_size, self.kernel_size, input_shape[-1], self.filters)
         self.scale = self.gain / math.sqrt(math.prod(shape[:3]))
-        self.kernel = self.add_weight(shape=shape, initializer=keras.initializers.RandomNormal(stddev=1.0),
-                                      name="kernel")
+        self.kernel = self.add_weight(
+            shape=shape, initializer=keras.initializers.RandomNormal(stddev=1.0), name="kernel"
+        )
         self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
 
     def call(self, inputs):
@@ -138,10 +142,17 @@ class Growth(keras.layers.Layer):
 
     def build(self, input_shape):
         # Assigned from the callback outside replica context and copied into the EMA generator inside it.
-        self.level = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False, name="level",
-                                     aggregation="only_first_replica")
-        self.alpha = self.add_weight(shape=(), initializer="ones", trainable=False, name="alpha",
-                                     aggregation="only_first_replica")
+        self.level = self.add_weight(
+            shape=(),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            name="level",
+            aggregation="only_first_replica",
+        )
+        self.alpha = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="alpha", aggregation="only_first_replica"
+        )
 
     def call(self, inputs):
         levels = ops.arange(self.num_levels, dtype="float32")
@@ -210,7 +221,7 @@ def generator(latent_dim, image_shape, channels=32, num_classes=0, name="generat
         if level:
             h = keras.layers.UpSampling2D(2)(h)
             h = _conv(_conv(h, width, pixel_norm=True), width, pixel_norm=True)
-        side = 4 * 2 ** level
+        side = 4 * 2**level
         images.append(EqualizedConv2D(image_shape[-1], 1, gain=1.0, name=f"to_image_{side}x{side}")(h))
     return keras.Model(inputs, _fade_in(images, Growth(len(widths))(z)), name=name)
 
@@ -224,7 +235,7 @@ def discriminator(image_shape, channels=32, num_classes=0, conditioning="concat"
     weights = Growth(len(widths))(samples)
 
     def from_image(image, level):
-        side = 4 * 2 ** level
+        side = 4 * 2**level
         return _conv(image, widths[level], 1, name=f"from_image_{side}x{side}")
 
     h = from_image(image, len(widths) - 1)
@@ -234,8 +245,9 @@ def discriminator(image_shape, channels=32, num_classes=0, conditioning="concat"
         h = Fade(level)([from_image(image, level - 1), h, weights])
     h = _conv(layers.MinibatchStdDev()(h), widths[0])
     features = keras.layers.LeakyReLU(0.2)(EqualizedDense(widths[0])(keras.layers.Flatten()(h)))
-    outputs = dcgan.conditioned_outputs(features, label, num_classes, conditioning,
-                                        functools.partial(EqualizedDense, gain=1.0))
+    outputs = dcgan.conditioned_outputs(
+        features, label, num_classes, conditioning, functools.partial(EqualizedDense, gain=1.0)
+    )
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -258,14 +270,16 @@ class ProgressiveGrowth(keras.callbacks.Callback):
     def __init__(self, stable_images, transition_images, images_per_step, picture=None, directory=None):
         super().__init__()
         self.stable_images, self.transition_images, self.images_per_step = (
-            stable_images, transition_images, images_per_step)
+            stable_images,
+            transition_images,
+            images_per_step,
+        )
         self.picture, self.directory = picture, directory
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.step.numpy())
         num_levels = growth_layers(self.model)[0].num_levels
-        level, alpha = growth_at(step * self.images_per_step, num_levels, self.stable_images,
-                                             self.transition_images)
+        level, alpha = growth_at(step * self.images_per_step, num_levels, self.stable_images, self.transition_images)
         if level > growth(self.model)[0]:
             self.save_picture(step)
         set_growth(self.model, level, alpha)
@@ -285,16 +299,25 @@ class ProgressiveGrowth(keras.callbacks.Callback):
 def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
     """The progressive family's networks for `model_config` (no batch norm: pixel norm in G, as in the paper)."""
     m = model_config
-    return (generator(m.latent_dim, sample_shape, m.channels, num_classes),
-            discriminator(sample_shape, m.channels, num_classes, m.conditioning))
+    return (
+        generator(m.latent_dim, sample_shape, m.channels, num_classes),
+        discriminator(sample_shape, m.channels, num_classes, m.conditioning),
+    )
 
 
 def callbacks(config, picture=None, directory=None):
     """The growth schedule of `config.train` (`stable_images`, `transition_images`) as a callback."""
     t = config.train
-    return [ProgressiveGrowth(t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, picture,
-                              directory)]
+    return [
+        ProgressiveGrowth(t.stable_images, t.transition_images, t.d_steps * config.data.batch_size, picture, directory)
+    ]
 
 
-FAMILY = Family("progressive", ("images",), build, options=("channels", "conditioning"), real_transform=real_images,
-                callbacks=callbacks)
+FAMILY = Family(
+    "progressive",
+    ("images",),
+    build,
+    options=("channels", "conditioning"),
+    real_transform=real_images,
+    callbacks=callbacks,
+)
