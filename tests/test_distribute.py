@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -59,17 +58,7 @@ def test_unknown_strategy_is_a_clear_error():
         distribute.strategy("mirored")
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def test_two_workers_end_with_identical_weights_equal_to_one_process(tmp_path):
+def test_two_workers_end_with_identical_weights_equal_to_one_process(tmp_path, free_ports):
     name, *overrides = CASES["vanilla"]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []

@@ -18,30 +18,13 @@ def points(n=512, seed=0):
     return np.random.default_rng(seed).normal(size=(n, 2)).astype("float32")
 
 
-def make_gan(num_classes=0, ema_decay=0.0, seed=0, real_transform=None, **compile_kwargs):
-    keras.utils.set_random_seed(seed)
-    gan = GAN(
-        mlp.generator(LATENT, (2,), (16,), num_classes),
-        mlp.discriminator((2,), (16,), num_classes),
-        LATENT,
-        num_classes,
-        ema_decay=ema_decay,
-        seed=seed,
-        real_transform=real_transform,
-    )
-    compile_kwargs.setdefault("d_optimizer", keras.optimizers.Adam(1e-3))
-    compile_kwargs.setdefault("g_optimizer", keras.optimizers.Adam(1e-3))
-    gan.compile(**compile_kwargs)
-    return gan
-
-
 def stream(x, batch):
     return tf.data.Dataset.from_tensor_slices(x).repeat().batch(batch, drop_remainder=True)
 
 
 @pytest.mark.parametrize("loss", losses.NAMES)
-def test_every_loss_trains_and_reports_its_metrics(loss):
-    gan = make_gan(loss=loss)
+def test_every_loss_trains_and_reports_its_metrics(loss, mlp_gan):
+    gan = mlp_gan(loss=loss)
     history = gan.fit(stream(points(), 32), steps_per_epoch=5, epochs=1, verbose=0).history
     assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"} <= set(history)
     assert all(math.isfinite(values[-1]) for values in history.values())
@@ -49,8 +32,8 @@ def test_every_loss_trains_and_reports_its_metrics(loss):
 
 
 @pytest.mark.parametrize("penalty", ["gradient_penalty", "r1", "drift"])
-def test_penalties_are_reported_and_positive(penalty):
-    gan = make_gan(loss="wasserstein", **{penalty: 1.0})
+def test_penalties_are_reported_and_positive(penalty, mlp_gan):
+    gan = mlp_gan(loss="wasserstein", **{penalty: 1.0})
     history = gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0).history
     assert history[penalty][-1] > 0
 
@@ -76,17 +59,17 @@ def test_k_discriminator_steps_per_generator_step_each_on_a_fresh_slice():
     np.testing.assert_array_equal(seen[1], x[[1, 4, 7, 10]])  # slice i holds examples i, i + k, ...
 
 
-def test_one_sided_label_smoothing_sets_the_real_target():
-    gan = make_gan(label_smoothing=0.1)
+def test_one_sided_label_smoothing_sets_the_real_target(mlp_gan):
+    gan = mlp_gan(label_smoothing=0.1)
     real, fake = gan.discriminator_targets(8)
     np.testing.assert_allclose(real.numpy(), 0.9)
     np.testing.assert_allclose(fake.numpy(), 0.0)
 
 
-def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand():
+def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand(mlp_gan):
     # A constant discriminator (zero kernel, bias c, frozen by a zero learning rate) has known logits.
     c = 0.7
-    gan = make_gan(label_smoothing=0.2, d_optimizer=keras.optimizers.SGD(0.0))
+    gan = mlp_gan(label_smoothing=0.2, d_optimizer=keras.optimizers.SGD(0.0))
     kernel, bias = gan.discriminator.layers[-2].weights
     gan.discriminator.layers[-2].set_weights([np.zeros(kernel.shape), np.full(bias.shape, c)])
     for layer in gan.discriminator.layers[:-2]:
@@ -98,15 +81,15 @@ def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand():
     assert history["d_loss"][0] == pytest.approx(expected, rel=1e-5)
 
 
-def test_noisy_labels_are_random_within_their_ranges():
-    gan = make_gan(label_smoothing=0.1, label_noise=0.2)
+def test_noisy_labels_are_random_within_their_ranges(mlp_gan):
+    gan = mlp_gan(label_smoothing=0.1, label_noise=0.2)
     real, fake = (t.numpy() for t in gan.discriminator_targets(1000))
     assert real.min() >= 0.7 - 1e-6 and real.max() <= 0.9 + 1e-6 and real.std() > 0.05
     assert fake.min() >= 0.0 and fake.max() <= 0.2 + 1e-6 and fake.std() > 0.05
 
 
-def test_label_flipping_swaps_targets_with_the_given_probability():
-    gan = make_gan(label_flip=0.25)
+def test_label_flipping_swaps_targets_with_the_given_probability(mlp_gan):
+    gan = mlp_gan(label_flip=0.25)
     real, fake = (t.numpy() for t in gan.discriminator_targets(4000))
     flipped = real == 0.0
     assert abs(flipped.mean() - 0.25) < 0.03
@@ -114,37 +97,37 @@ def test_label_flipping_swaps_targets_with_the_given_probability():
     np.testing.assert_array_equal(fake[~flipped], 0.0)
 
 
-def test_targets_need_a_loss_with_targets():
+def test_targets_need_a_loss_with_targets(mlp_gan):
     with pytest.raises(ValueError, match="need a loss with targets"):
-        make_gan(loss="hinge", label_smoothing=0.1)
+        mlp_gan(loss="hinge", label_smoothing=0.1)
 
 
-def test_instance_noise_decays_linearly_to_zero():
-    gan = make_gan(instance_noise=0.5, instance_noise_decay_steps=100)
+def test_instance_noise_decays_linearly_to_zero(mlp_gan):
+    gan = mlp_gan(instance_noise=0.5, instance_noise_decay_steps=100)
     stddevs = [float(gan.instance_noise_stddev(step)) for step in (0, 50, 100, 200)]
     assert stddevs == pytest.approx([0.5, 0.25, 0.0, 0.0])
     gan.fit(stream(points(), 16), steps_per_epoch=10, epochs=1, verbose=0)
     assert float(gan.instance_noise_stddev()) == pytest.approx(0.45)
 
 
-def test_instance_noise_reaches_the_discriminator():
+def test_instance_noise_reaches_the_discriminator(mlp_gan):
     # Two identical GANs on the same data: only the one with instance noise sees different D inputs.
     histories = [
-        make_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+        mlp_gan(instance_noise=noise).fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
         for noise in (0.0, 1.0)
     ]
     assert histories[0]["d_real"][0] != pytest.approx(histories[1]["d_real"][0])
 
 
-def test_real_transform_is_what_the_discriminator_sees_of_real_batches():
-    gan = make_gan(real_transform=keras.layers.Rescaling(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+def test_real_transform_is_what_the_discriminator_sees_of_real_batches(mlp_gan):
+    gan = mlp_gan(real_transform=keras.layers.Rescaling(0.0), d_optimizer=keras.optimizers.SGD(0.0))
     expected = float(np.mean(gan.discriminator(np.zeros((16, 2), "float32"))))
     history = gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
     assert history["d_real"][0] == pytest.approx(expected, rel=1e-5)
 
 
-def test_generator_ema_averages_weights_with_warmup():
-    gan = make_gan(ema_decay=0.999)
+def test_generator_ema_averages_weights_with_warmup(mlp_gan):
+    gan = mlp_gan(ema_decay=0.999)
     before = [w.numpy() for w in gan.generator.trainable_variables]
     gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0)
     after = [w.numpy() for w in gan.generator.trainable_variables]
@@ -217,9 +200,9 @@ def test_diversity_layers_train_inside_the_discriminator():
     assert math.isfinite(history["d_loss"][-1])
 
 
-def test_same_seed_same_training_different_seed_different_training():
+def test_same_seed_same_training_different_seed_different_training(mlp_gan):
     def weights(seed, gan_seed):
-        gan = make_gan(seed=seed, instance_noise=0.1, label_noise=0.1)
+        gan = mlp_gan(seed=seed, instance_noise=0.1, label_noise=0.1)
         gan.seed = gan_seed
         gan.fit(stream(points(), 16), steps_per_epoch=4, epochs=1, verbose=0)
         return gan.generator.get_weights()
@@ -230,8 +213,8 @@ def test_same_seed_same_training_different_seed_different_training():
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
-def test_keras_file_round_trip_samples_identically(tmp_path):
-    gan = make_gan(ema_decay=0.99, loss="hinge", d_steps=2)
+def test_keras_file_round_trip_samples_identically(tmp_path, mlp_gan):
+    gan = mlp_gan(ema_decay=0.99, loss="hinge", d_steps=2)
     gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0)
     gan.save(tmp_path / "gan.keras")
     loaded = keras.models.load_model(tmp_path / "gan.keras")
@@ -241,8 +224,8 @@ def test_keras_file_round_trip_samples_identically(tmp_path):
     assert int(loaded.step.numpy()) == 3
 
 
-def test_conditional_gan_takes_labels_and_rejects_bad_ones():
-    gan = make_gan(num_classes=3)
+def test_conditional_gan_takes_labels_and_rejects_bad_ones(mlp_gan):
+    gan = mlp_gan(num_classes=3)
     x, y = points(), np.arange(512) % 3
     gan.fit(
         tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(16, drop_remainder=True),
@@ -259,8 +242,8 @@ def test_conditional_gan_takes_labels_and_rejects_bad_ones():
         gan.fit(stream(x, 16), steps_per_epoch=1, epochs=1, verbose=0)
 
 
-def test_predict_gives_what_sample_gives_from_the_ema_generator():
-    gan = make_gan(ema_decay=0.9)
+def test_predict_gives_what_sample_gives_from_the_ema_generator(mlp_gan):
+    gan = mlp_gan(ema_decay=0.9)
     gan.fit(stream(points(), 16), steps_per_epoch=3, epochs=1, verbose=0)
     z = gan.latent(8, tf.constant([3, 0], tf.int64))
     np.testing.assert_allclose(gan.predict(z, verbose=0), gan.sample(8, seed=3), rtol=1e-6)
@@ -290,8 +273,8 @@ class ScaledHinge:
         return cls(**config)
 
 
-def test_a_loss_object_trains_like_the_registered_loss_of_the_same_math(tmp_path):
-    by_name, by_object = make_gan(loss="hinge"), make_gan(loss=ScaledHinge(1.0))
+def test_a_loss_object_trains_like_the_registered_loss_of_the_same_math(tmp_path, mlp_gan):
+    by_name, by_object = mlp_gan(loss="hinge"), mlp_gan(loss=ScaledHinge(1.0))
     for gan in (by_name, by_object):
         gan.fit(stream(points(), 32), steps_per_epoch=3, epochs=1, verbose=0)
     for a, b in zip(by_name.generator.get_weights(), by_object.generator.get_weights(), strict=True):
@@ -300,4 +283,4 @@ def test_a_loss_object_trains_like_the_registered_loss_of_the_same_math(tmp_path
     loaded = keras.models.load_model(tmp_path / "gan.keras")
     assert isinstance(loaded.get_compile_config()["loss"], dict) and loaded.gan_loss.uses_targets is False
     with pytest.raises(TypeError, match="A GAN loss is a name in .* or an object with discriminator"):
-        make_gan(loss=42)
+        mlp_gan(loss=42)

@@ -3,7 +3,6 @@ conditioned on class, amplitude and period through `GAN`'s one train step, and t
 evaluation."""
 
 import io
-import pathlib
 
 import numpy as np
 import pytest
@@ -14,20 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from tfgan_zoo import build, config, data, evaluation, export, paths, plots, training, zoo
 from tfgan_zoo.metrics import lightcurves
 
-REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 RANGES = data.LIGHTCURVE_RANGES
-TINY = [
-    "train.steps=4",
-    "train.steps_per_epoch=2",
-    "runtime.jit_compile=false",
-    "data.num_examples=256",
-    "model.channels=4",
-    "eval.num_samples=64",
-]
-
-
-def _config(overrides=()):
-    return config.load(str(REPOSITORY / "zoo_configs" / "cgan_lightcurves.yaml"), list(overrides))
 
 
 # ----- the data source -----
@@ -94,7 +80,7 @@ def test_dataset_carries_labels_and_conditions_with_each_example():
 
 
 def test_a_config_naming_conditions_the_data_lacks_is_an_error():
-    cfg = _config(["data.source=ring8", "model.family=vanilla"])
+    cfg = config.load(paths.config_path("cgan_lightcurves"), ["data.source=ring8", "model.family=vanilla"])
     with pytest.raises(config.ConfigError, match="model.conditions names amplitude, period"):
         build.build_gan(cfg, (2,), 8, data.load("ring8", num_examples=1).metadata.get("condition_ranges"))
 
@@ -103,9 +89,9 @@ def test_a_config_naming_conditions_the_data_lacks_is_an_error():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, tiny_config):
     workdir = tmp_path_factory.mktemp("lightcurves") / "run"
-    gan, _ = training.train(_config(TINY), str(workdir), verbose=0)
+    gan, _ = training.train(tiny_config("cgan_lightcurves"), str(workdir), verbose=0)
     return gan, workdir
 
 
@@ -185,19 +171,17 @@ def test_evaluation_reports_tstr_trts_and_parameter_errors(run):
 def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
     # The shipped config's networks; the period follows its condition after about 2,500 steps (correlation
     # 0.2 at 2,000 steps, 0.5 at 3,000 when this test was written).
-    gan, _ = training.train(
-        _config(
-            [
-                "train.steps=3000",
-                "train.steps_per_epoch=3000",
-                "data.num_examples=5000",
-                "model.ema_decay=0.99",
-                "health.enabled=false",
-            ]
-        ),
-        str(tmp_path / "run"),
-        verbose=0,
+    cfg = config.load(
+        paths.config_path("cgan_lightcurves"),
+        [
+            "train.steps=3000",
+            "train.steps_per_epoch=3000",
+            "data.num_examples=5000",
+            "model.ema_decay=0.99",
+            "health.enabled=false",
+        ],
     )
+    gan, _ = training.train(cfg, str(tmp_path / "run"), verbose=0)
     requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
     curves = gan.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})
     _, measured = lightcurves.measure(curves, RANGES["period"])

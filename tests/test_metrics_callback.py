@@ -8,31 +8,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfgan_zoo
 from tfgan_zoo import data, metrics
-from tfgan_zoo.networks import mlp
 
 RING = data.load("ring8", num_examples=512)
 DIGITS = data.load("digits", "train")
-
-
-def tiny_gan(sample_shape, num_classes=0):
-    gan = tfgan_zoo.GAN(
-        mlp.generator(4, sample_shape, (16,), num_classes, output_activation="tanh"),
-        mlp.discriminator(sample_shape, (16,), num_classes),
-        latent_dim=4,
-        num_classes=num_classes,
-    )
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), jit_compile=False)
-    return gan
 
 
 def coverage(samples):
     return metrics.mode_coverage(samples, RING.metadata["centers"], RING.metadata["std"])
 
 
-def test_values_reach_history_csv_and_tensorboard_every_n_epochs_and_the_best_model_is_saved(tmp_path):
-    gan = tiny_gan((2,))
+def test_values_reach_history_csv_and_tensorboard_every_n_epochs_and_the_best_model_is_saved(tmp_path, mlp_gan):
+    gan = mlp_gan(output_activation="tanh", jit_compile=False)
     callback = metrics.MetricsCallback(
         coverage, num_samples=200, every_n_epochs=2, best_path=str(tmp_path / "best.keras"), monitor="high_quality"
     )
@@ -60,10 +47,10 @@ def test_values_reach_history_csv_and_tensorboard_every_n_epochs_and_the_best_mo
     assert keras.models.load_model(tmp_path / "best.keras").latent_dim == 4
 
 
-def test_image_metrics_of_a_conditional_gan():
+def test_image_metrics_of_a_conditional_gan(mlp_gan):
     pixels = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(name="pixels")])
     extractor = metrics.FeatureExtractor(pixels, "pixels")
-    gan = tiny_gan((8, 8, 1), num_classes=10)
+    gan = mlp_gan((8, 8, 1), 10, output_activation="tanh", jit_compile=False)
     image_metrics = metrics.ImageMetrics(DIGITS.x[:300], extractor, ["fd", "kid", "precision_recall"])
     history = gan.fit(
         data.make_dataset(DIGITS, 32),
@@ -76,12 +63,12 @@ def test_image_metrics_of_a_conditional_gan():
     assert history.history["fd"][0] > 0
 
 
-def test_clear_errors():
+def test_clear_errors(mlp_gan):
     with pytest.raises(ValueError, match="best_path needs monitor"):
         metrics.MetricsCallback(coverage, best_path="best.keras")
     with pytest.raises(ValueError, match="Unknown image metric.*fid"):
         metrics.ImageMetrics(DIGITS.x, None, ["fid"])
-    gan = tiny_gan((2,))
+    gan = mlp_gan(output_activation="tanh", jit_compile=False)
     with pytest.raises(KeyError, match="monitor='fd' is not among the metrics computed: modes_covered"):
         gan.fit(
             data.make_dataset(RING, 64),

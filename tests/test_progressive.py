@@ -8,31 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_zoo import build, config, data, paths, training
+from tfgan_zoo import config, data, paths, training
 from tfgan_zoo.networks import progressive
 
-# 16 real images per step: 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
-TINY = [
-    "data.batch_size=16",
-    "model.channels=8",
-    "model.latent_dim=8",
-    "train.stable_images=64",
-    "train.transition_images=64",
-    "train.steps_per_epoch=2",
-    "runtime.jit_compile=false",
-    "eval.num_samples=200",
-]
+# The tiny progressive config's growth: 16 real images per step, 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
 EXPECTED_GROWTH = [(0, 1.0)] * 4 + [(1, 0.0), (1, 0.25), (1, 0.5), (1, 0.75)] + [(1, 1.0)] * 4
-
-
-def tiny_config(*overrides):
-    return config.load(paths.config_path("pggan_digits"), TINY + list(overrides))
-
-
-def tiny_gan(*overrides):
-    cfg = tiny_config(*overrides)
-    source = build.load_source(cfg)
-    return build.compile_gan(build.build_gan(cfg, source.x.shape[1:], source.num_classes), cfg), source
 
 
 def blocky(images):
@@ -82,8 +62,8 @@ def test_the_schedule_alternates_fade_ins_and_stable_phases():
         progressive.generator(8, (28, 28, 1))
 
 
-def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step():
-    gan, source = tiny_gan()
+def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step(tiny_gan):
+    gan, source = tiny_gan("pggan_digits")
     z = gan.latent(8, tf.constant([1, 2], tf.int64))
     real = source.x[:8]
     seen = []
@@ -114,25 +94,22 @@ def test_one_fit_grows_from_4x4_to_8x8_at_the_scheduled_step():
     assert gan.generate(z).shape == (8, 8, 8, 1)
 
 
-def all_weights(gan):
-    return gan.generator.get_weights() + gan.discriminator.get_weights() + gan.ema_generator.get_weights()
-
-
-def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(tmp_path):
-    straight, _ = training.train(tiny_config("train.steps=12"), tmp_path / "straight", verbose=0)
-    interrupted, _ = training.train(tiny_config("train.steps=6"), tmp_path / "resumed", verbose=0)
+def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(
+    tmp_path, tiny_config, tiny_gan, assert_same_weights
+):
+    straight, _ = training.train(tiny_config("pggan_digits", "train.steps=12"), tmp_path / "straight", verbose=0)
+    interrupted, _ = training.train(tiny_config("pggan_digits", "train.steps=6"), tmp_path / "resumed", verbose=0)
     assert progressive.growth(interrupted) == (1, 0.25)  # step 6 set at the start of step 5: 80 images
 
-    restored, _ = tiny_gan()
+    restored, _ = tiny_gan("pggan_digits")
     tf.train.Checkpoint(gan=restored).restore(
         tf.train.latest_checkpoint(str(tmp_path / "resumed" / "checkpoints"))
     ).expect_partial()
     assert int(restored.step.numpy()) == 6 and progressive.growth(restored) == (1, 0.25)
 
-    resumed, _ = training.train(tiny_config("train.steps=12"), tmp_path / "resumed", verbose=0)
+    resumed, _ = training.train(tiny_config("pggan_digits", "train.steps=12"), tmp_path / "resumed", verbose=0)
     assert progressive.growth(resumed) == progressive.growth(straight) == (1, 1.0)
-    for a, b in zip(all_weights(straight), all_weights(resumed)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_same_weights(straight, resumed, rtol=1e-5, atol=1e-6)
     pictures = {p.name for p in (tmp_path / "straight" / "samples").glob("level_*.png")}
     assert pictures == {"level_4x4.png", "level_8x8.png"}
 
@@ -153,8 +130,8 @@ def test_layers_round_trip_through_their_config(layer):
     assert type(copy) is type(layer) and copy.get_config() == layer.get_config()
 
 
-def test_keras_file_keeps_the_growth_and_the_samples(tmp_path):
-    gan, _ = tiny_gan("model.conditional=true", "model.conditioning=projection")
+def test_keras_file_keeps_the_growth_and_the_samples(tmp_path, tiny_gan):
+    gan, _ = tiny_gan("pggan_digits", "model.conditional=true", "model.conditioning=projection")
     progressive.set_growth(gan, 1, 0.5)
     gan.save(tmp_path / "gan.keras")
     loaded = keras.models.load_model(tmp_path / "gan.keras")

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from test_distribute import free_ports
-from test_training import TINY, all_weights, tiny_config
 
 from tfgan_zoo import build, config, data, health, training, workdirs
 
@@ -23,22 +21,29 @@ CLI = "import tensorflow as tf; tf.config.experimental.enable_op_determinism(); 
 TIMEOUT = 300
 
 
-def start_training(workdir, overrides, log_path, env=None):
-    args = [
-        sys.executable,
-        "-c",
-        CLI,
-        "train",
-        "--config",
-        "vanilla_ring8",
-        "--workdir",
-        str(workdir),
-        "--verbose",
-        "0",
-    ]
-    for override in TINY + overrides:
-        args += ["--set", override]
-    return subprocess.Popen(args, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+@pytest.fixture
+def start_training(tiny_overrides):
+    """`start_training(workdir, overrides, log_path, env=None)`: the CLI training the tiny vanilla_ring8 config with
+    `overrides`, in a process of its own, its output in `log_path`."""
+
+    def start(workdir, overrides, log_path, env=None):
+        args = [
+            sys.executable,
+            "-c",
+            CLI,
+            "train",
+            "--config",
+            "vanilla_ring8",
+            "--workdir",
+            str(workdir),
+            "--verbose",
+            "0",
+        ]
+        for override in tiny_overrides["vanilla"] + overrides:
+            args += ["--set", override]
+        return subprocess.Popen(args, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+
+    return start
 
 
 def latest_step(workdir):
@@ -58,23 +63,19 @@ def finish(process, log_path):
     assert process.wait(timeout=TIMEOUT) == 0, log_path.read_text()[-3000:]
 
 
-def restored_gan(workdir, cfg):
-    """The GAN of `cfg` at the newest readable checkpoint of `workdir`."""
-    gan = build.compile_gan(build.build_gan(cfg, (2,), 8), cfg)
+def restored_gan(workdir, gan):
+    """`gan` at the newest readable checkpoint of `workdir`."""
     checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     workdirs.restore_latest(checkpoint, str(workdir / "checkpoints"))
     return gan
 
 
-def assert_same_weights(a, b, **tolerance):
-    for x, y in zip(all_weights(a), all_weights(b), strict=True):
-        np.testing.assert_allclose(x, y, **tolerance)
-
-
 KILL_RUN = ["train.steps=60", "train.steps_per_epoch=20", "train.checkpoint_every=3"]
 
 
-def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_one(
+    tmp_path, tiny_gan, start_training, assert_same_weights
+):
     straight = start_training(tmp_path / "straight", KILL_RUN, tmp_path / "straight.log")
     killed = start_training(tmp_path / "killed", KILL_RUN, tmp_path / "killed.log")
     try:
@@ -89,16 +90,15 @@ def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_on
         for process in (straight, killed):
             process.kill()
     assert re.search(r"Resumed from .*ckpt-\d+ at step \d+", (tmp_path / "resumed.log").read_text())
-    cfg = tiny_config(*KILL_RUN)
-    a, b = restored_gan(tmp_path / "straight", cfg), restored_gan(tmp_path / "killed", cfg)
+    a, b = (restored_gan(tmp_path / run, tiny_gan("vanilla_ring8", *KILL_RUN)[0]) for run in ("straight", "killed"))
     assert int(a.step.numpy()) == int(b.step.numpy()) == 60
     assert_same_weights(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_corrupt_checkpoints_fall_back_to_the_newest_readable_one(tmp_path, caplog):
+def test_corrupt_checkpoints_fall_back_to_the_newest_readable_one(tmp_path, caplog, tiny_config, assert_same_weights):
     run = ["train.steps_per_epoch=4", "train.checkpoint_every=1"]
-    straight, _ = training.train(tiny_config("train.steps=8", *run), tmp_path / "straight", verbose=0)
-    training.train(tiny_config("train.steps=4", *run), tmp_path / "run", verbose=0)
+    straight, _ = training.train(tiny_config("vanilla_ring8", "train.steps=8", *run), tmp_path / "straight", verbose=0)
+    training.train(tiny_config("vanilla_ring8", "train.steps=4", *run), tmp_path / "run", verbose=0)
     checkpoints = tmp_path / "run" / "checkpoints"
     with open(checkpoints / "ckpt-4.data-00000-of-00001", "r+b") as f:
         f.truncate(100)  # a partial write
@@ -108,25 +108,26 @@ def test_corrupt_checkpoints_fall_back_to_the_newest_readable_one(tmp_path, capl
         f.seek(50)
         f.write(bytes([byte[0] ^ 0xFF]))  # a flipped bit: the checksum catches it
     (checkpoints / "checkpoint").write_text("garbage {")  # a damaged state file
-    resumed, _ = training.train(tiny_config("train.steps=8", *run), tmp_path / "run", verbose=0)
+    resumed, _ = training.train(tiny_config("vanilla_ring8", "train.steps=8", *run), tmp_path / "run", verbose=0)
     warnings = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
     assert len(warnings) == 2 and "ckpt-4" in warnings[0] and "ckpt-3" in warnings[1]
     # Resumed from step 2, in the middle of an epoch, it still ends where an uninterrupted run ends.
     assert_same_weights(straight, resumed, rtol=1e-5, atol=1e-6)
 
 
-def test_unreadable_checkpoints_are_an_error_and_stay_on_disk(tmp_path):
-    training.train(tiny_config("train.steps=2"), tmp_path, verbose=0)
+def test_unreadable_checkpoints_are_an_error_and_stay_on_disk(tmp_path, tiny_config):
+    training.train(tiny_config("vanilla_ring8", "train.steps=2"), tmp_path, verbose=0)
     for data_file in (tmp_path / "checkpoints").glob("*.data-*"):
         data_file.write_bytes(b"")
     before = sorted(os.listdir(tmp_path / "checkpoints"))
     with pytest.raises(OSError, match="None of the checkpoints in .* can be read; move them away to start over"):
-        training.train(tiny_config("train.steps=4"), tmp_path, verbose=0)
+        training.train(tiny_config("vanilla_ring8", "train.steps=4"), tmp_path, verbose=0)
     assert sorted(os.listdir(tmp_path / "checkpoints")) == before
 
 
-def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_path):
+def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_path, tiny_config):
     cfg = tiny_config(
+        "vanilla_ring8",
         "train.steps=20",
         "train.steps_per_epoch=10",
         "train.checkpoint_every=1",
@@ -149,8 +150,9 @@ def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_pa
     assert not (tmp_path / "gan.keras").exists()
 
 
-def test_a_winning_discriminator_is_reported(tmp_path, caplog):
+def test_a_winning_discriminator_is_reported(tmp_path, caplog, tiny_config):
     cfg = tiny_config(
+        "vanilla_ring8",
         "train.steps=40",
         "train.steps_per_epoch=20",
         "train.g_learning_rate=0",
@@ -168,8 +170,8 @@ def test_a_winning_discriminator_is_reported(tmp_path, caplog):
     assert list((tmp_path / "logs" / "health").glob("events.out.tfevents.*"))
 
 
-def test_collapsed_samples_are_reported(tmp_path):
-    cfg = tiny_config("model.ema_decay=0")
+def test_collapsed_samples_are_reported(tmp_path, tiny_config):
+    cfg = tiny_config("vanilla_ring8", "model.ema_decay=0")
     source = build.load_source(cfg)
     gan = build.build_gan(cfg, (2,), 8)
     output = gan.generator.layers[-2]  # the last Dense, before the Reshape
@@ -185,7 +187,9 @@ def test_collapsed_samples_are_reported(tmp_path):
 
 
 @pytest.mark.slow  # about 100 s: five process starts and a collective timeout
-def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(tmp_path):
+def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
+    tmp_path, tiny_config, tiny_gan, start_training, assert_same_weights, free_ports
+):
     # Minibatch discrimination sees each worker's part of the batch, so it is off for the comparison below.
     run = [
         "train.steps=24",
@@ -223,26 +227,26 @@ def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
             worker.kill()
     resumed = [re.search(r"Resumed from .*ckpt-(\d+) at step", log.read_text()) for log in logs[2:]]
     assert resumed and all(match and int(match.group(1)) >= killed_at for match in resumed)
-    cfg = tiny_config(*run[:-1])
-    single, _ = training.train(cfg, tmp_path / "single", verbose=0)
-    assert_same_weights(single, restored_gan(tmp_path / "run", cfg), rtol=1e-4, atol=1e-5)
+    single, _ = training.train(tiny_config("vanilla_ring8", *run[:-1]), tmp_path / "single", verbose=0)
+    restored = restored_gan(tmp_path / "run", tiny_gan("vanilla_ring8", *run[:-1])[0])
+    assert_same_weights(single, restored, rtol=1e-4, atol=1e-5)
 
 
 # ----- bad inputs: a clear error, and nothing written or lost -----
 
 
-def test_a_workdir_that_cannot_be_created(tmp_path):
+def test_a_workdir_that_cannot_be_created(tmp_path, tiny_config):
     (tmp_path / "file").write_text("")
     with pytest.raises(OSError, match=r"Cannot create the workdir .*file/run: Not a directory\. Choose a writable"):
-        training.train(tiny_config("train.steps=2"), tmp_path / "file" / "run", verbose=0)
+        training.train(tiny_config("vanilla_ring8", "train.steps=2"), tmp_path / "file" / "run", verbose=0)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_a_read_only_workdir(tmp_path):
+def test_a_read_only_workdir(tmp_path, tiny_config):
     tmp_path.chmod(0o500)
     try:
         with pytest.raises(PermissionError, match=r"The workdir .* is not writable\. Choose a writable --workdir"):
-            training.train(tiny_config("train.steps=2"), tmp_path, verbose=0)
+            training.train(tiny_config("vanilla_ring8", "train.steps=2"), tmp_path, verbose=0)
     finally:
         tmp_path.chmod(0o700)
 
@@ -253,7 +257,7 @@ def write_images(folder, size, n=16):
         Image.fromarray(np.full((size, size), 16 * i, np.uint8)).save(folder / f"{i}.png")
 
 
-def test_data_that_changed_shape_since_the_run_began(tmp_path):
+def test_data_that_changed_shape_since_the_run_began(tmp_path, tiny_config):
     images = tmp_path / "images"
     write_images(images, 8)
     overrides = [
@@ -262,7 +266,7 @@ def test_data_that_changed_shape_since_the_run_began(tmp_path):
         "data.batch_size=4",
         "train.steps=2",
     ]
-    training.train(tiny_config(*overrides), tmp_path / "run", verbose=0)
+    training.train(tiny_config("vanilla_ring8", *overrides), tmp_path / "run", verbose=0)
     write_images(images, 12)
     before = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
     with pytest.raises(
@@ -270,32 +274,33 @@ def test_data_that_changed_shape_since_the_run_began(tmp_path):
         match=r"checkpoint .*ckpt-2 does not fit the model .* The data behind the config "
         r"changed since the run began",
     ):
-        training.train(tiny_config(*overrides), tmp_path / "run", verbose=0)
+        training.train(tiny_config("vanilla_ring8", *overrides), tmp_path / "run", verbose=0)
     assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == before
 
 
-def test_missing_data(tmp_path):
+def test_missing_data(tmp_path, tiny_config):
     with pytest.raises(FileNotFoundError, match=r"image_folder path .*nowhere is not a folder"):
         training.train(
-            tiny_config("data.source=image_folder", f"data.params={{path: {tmp_path / 'nowhere'}}}"),
+            tiny_config("vanilla_ring8", "data.source=image_folder", f"data.params={{path: {tmp_path / 'nowhere'}}}"),
             tmp_path / "run",
             verbose=0,
         )
 
 
-def test_a_conditional_config_on_unlabelled_data(tmp_path):
+def test_a_conditional_config_on_unlabelled_data(tmp_path, tiny_config):
     with pytest.raises(
         config.ConfigError,
         match=r"model\.conditional is true but the data \(gaussian2d\) has no "
         r"labels: use a labelled source or set model\.conditional=false",
     ):
-        training.train(tiny_config("data.source=gaussian2d", "model.conditional=true"), tmp_path, verbose=0)
+        training.train(
+            tiny_config("vanilla_ring8", "data.source=gaussian2d", "model.conditional=true"), tmp_path, verbose=0
+        )
 
 
 @pytest.fixture(scope="module")
-def conditional_gan():
-    cfg = tiny_config("model.conditional=true")
-    return build.compile_gan(build.build_gan(cfg, (2,), 8), cfg)
+def conditional_gan(tiny_gan):
+    return tiny_gan("vanilla_ring8", "model.conditional=true")[0]
 
 
 def test_data_of_the_wrong_shape_range_or_labels(conditional_gan):

@@ -63,7 +63,8 @@ class SamplePictures(keras.callbacks.Callback):
     def picture(self, step):
         source = self.source
         if source.kind == "points":
-            samples = self.model.sample(2500, seed=self.seed)
+            labels = np.arange(2500) % self.model.num_classes if self.model.num_classes else None  # every class
+            samples = self.model.sample(2500, seed=self.seed, labels=labels)
             return plots.scatter_png(
                 samples, source.x[:2500], source.metadata.get("centers"), title=f"{source.name}, step {step}"
             )
