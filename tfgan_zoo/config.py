@@ -1,11 +1,13 @@
 """Typed configs of a zoo entry, loaded from `zoo_configs/*.yaml` with `--set section.key=value` overrides.
 
-Every key is a dataclass field: an unknown or mistyped key, or a value of the wrong type, is an error
-that names the key and the file, never a silently ignored setting.
+Every key is a dataclass field: an unknown or mistyped key, a value of the wrong type or out of its range
+(`RANGES`), or a YAML syntax error is an error that names the key (or line) and the file, never a silently
+ignored setting or a run that trains on nonsense.
 """
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -113,6 +115,67 @@ class ConfigError(ValueError):
     """A config file or override that does not match the schema."""
 
 
+def _at_least(low):
+    return lambda v: v >= low and math.isfinite(v), f"a number >= {low}"
+
+
+def _within(low, high, closed=True):
+    inside = (lambda v: low <= v <= high) if closed else (lambda v: low <= v < high)
+    return inside, f"in [{low}, {high}{']' if closed else ')'}"
+
+
+# Allowed values of the numeric keys (None always passes where the schema allows it), checked by `from_dict`, so
+# that a bad value stops the run before anything is written. Lists are checked item by item.
+RANGES = {
+    "data.batch_size": _at_least(1),
+    "data.num_examples": _at_least(1),
+    "model.latent_dim": _at_least(1),
+    "model.generator_units": _at_least(1),
+    "model.discriminator_units": _at_least(1),
+    "model.channels": _at_least(1),
+    "model.minibatch_discrimination": _at_least(0),
+    "model.pack": _at_least(1),
+    "model.dropout": _within(0, 1, closed=False),
+    "model.ema_decay": _within(0, 1, closed=False),
+    "train.steps": _at_least(1),
+    "train.steps_per_epoch": _at_least(1),
+    "train.d_steps": _at_least(1),
+    "train.g_learning_rate": _at_least(0),
+    "train.d_learning_rate": _at_least(0),
+    "train.beta_1": _within(0, 1, closed=False),
+    "train.beta_2": _within(0, 1, closed=False),
+    "train.final_lr_fraction": _within(0, 1),
+    "train.gradient_penalty": _at_least(0),
+    "train.r1": _at_least(0),
+    "train.drift": _at_least(0),
+    "train.label_smoothing": _within(0, 1, closed=False),
+    "train.label_noise": _within(0, 1, closed=False),
+    "train.label_flip": _within(0, 1),
+    "train.instance_noise": _at_least(0),
+    "train.instance_noise_decay_steps": _at_least(0),
+    "train.class_loss_weight": _at_least(0),
+    "train.stable_images": _at_least(1),
+    "train.transition_images": _at_least(1),
+    "train.checkpoint_every": _at_least(0),
+    "train.keep_checkpoints": _at_least(1),
+    "runtime.steps_per_execution": _at_least(1),
+    "eval.num_samples": _at_least(1),
+    "health.d_loss_floor": _at_least(0),
+    "health.window": _at_least(1),
+    "health.min_diversity": _within(0, 1),
+}
+
+
+def _check_ranges(config):
+    values = to_dict(config)
+    for key, (allowed, text) in RANGES.items():
+        section, name = key.split(".")
+        value = values[section][name]
+        bad = [v for v in (value if isinstance(value, list) else [value]) if v is not None and not allowed(v)]
+        if bad:
+            raise ConfigError(f"config.{key} = {value!r} is out of range: it must be {text}.")
+
+
 def _convert(value, kind, where):
     """`value` checked against the annotation `kind`; ints are accepted where floats are expected."""
     origin = typing.get_origin(kind)
@@ -161,7 +224,9 @@ def _build(cls, values, where):
 def from_dict(values, source="<dict>"):
     """A `Config` from nested dicts; `source` names the origin in error messages."""
     try:
-        return _build(Config, values or {}, "config")
+        config = _build(Config, values or {}, "config")
+        _check_ranges(config)
+        return config
     except ConfigError as error:
         raise ConfigError(f"{error} (in {source})") from None
 
@@ -178,8 +243,21 @@ def apply_overrides(values, overrides):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"Override {override!r}: {part} is not a section.")
-        node[key] = yaml.safe_load(text)
+        node[key] = _parse_yaml(text, f"--set {override}")
     return values
+
+
+def _parse_yaml(text, where):
+    """`text` as YAML, or a ConfigError naming `where`, the line and the column instead of a parser traceback."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(
+            f"{where} is not valid YAML{at}: {problem}. Fix the syntax there (quote strings holding : or #)."
+        ) from None
 
 
 def load(path, overrides=()):
@@ -187,12 +265,12 @@ def load(path, overrides=()):
     if not os.path.exists(path):
         raise ConfigError(f"Config file {path} does not exist; `tfgan-zoo list` shows the zoo's configs.")
     with open(path) as f:
-        values = yaml.safe_load(f) or {}
+        values = _parse_yaml(f.read(), path) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of sections (data, model, train, ...).")
     values.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     apply_overrides(values, overrides)
-    return from_dict(values, source=path)
+    return from_dict(values, source=f"{path} with the --set overrides" if overrides else path)
 
 
 def to_dict(config):
@@ -200,8 +278,14 @@ def to_dict(config):
 
 
 def save(config, path):
-    """Writes `config` as YAML; atomically, so a crash never leaves a truncated file."""
+    """Writes `config` as YAML, atomically."""
+    write_atomically(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def write_atomically(path, data):
+    """Writes `data` (str or bytes) to `path` through a temporary file beside it and a rename, so that a crash or
+    a full disk leaves the previous file, never a truncated one."""
     partial = f"{path}.partial"
-    with open(partial, "w") as f:
-        yaml.safe_dump(to_dict(config), f, sort_keys=False)
+    with open(partial, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
     os.replace(partial, path)
