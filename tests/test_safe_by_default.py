@@ -6,19 +6,26 @@ written changed.
 """
 
 import csv
+import errno
+import json
+import logging
+import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
 from PIL import Image
-from test_training import TINY
+from test_training import TINY, tiny_config
 
-from tfgan_zoo import workdirs
+from tfgan_zoo import data as data_lib
+from tfgan_zoo import export, paths, training, workdirs
 
 RUN = [*TINY, "train.steps=2", "train.steps_per_epoch=1"]
 
@@ -36,12 +43,21 @@ def snapshot(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two tiny finished runs (2 steps, 2 epochs), on ring8 and on gaussian2d, and an entry exported from the first:
+    `(ring8 workdir, gaussian2d workdir, entry)`."""
+    root = tmp_path_factory.mktemp("runs")
+    training.train(tiny_config(*RUN), root / "ring8", verbose=0)
+    training.train(tiny_config(*RUN, "data.source=gaussian2d"), root / "gaussian2d", verbose=0)
+    export.export(root / "ring8", root / "models" / "ring_tiny")
+    return root / "ring8", root / "gaussian2d", root / "models" / "ring_tiny"
+
+
 @pytest.fixture
-def trained(tmp_path, run_cli):
-    """A tiny finished run (2 steps, 2 epochs) and a snapshot of its files."""
-    workdir = tmp_path / "run"
-    status, _, err = run_cli(*train_args(workdir))
-    assert status == 0, err
+def trained(runs, tmp_path):
+    """A copy of the ring8 run and a snapshot of its files."""
+    workdir = shutil.copytree(runs[0], tmp_path / "run")
     return workdir, snapshot(workdir)
 
 
@@ -198,3 +214,129 @@ def test_the_advice_after_a_divergence_works(tmp_path, run_cli):
     rates = [reader.get_tensor(f"{o}_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE") for o in "dg"]
     np.testing.assert_allclose(rates, 1.0e-4)
     assert history(workdir)[-1]["r1"]  # a column that the resume added
+
+
+# ----- exports that protect an entry -----
+
+
+def test_an_export_of_another_model_is_refused_unless_forced(runs, tmp_path, run_cli, caplog):
+    ring8, gaussian2d, entry = runs
+    entry = shutil.copytree(entry, tmp_path / "ring_tiny")
+    before = snapshot(entry)
+    caplog.set_level(logging.INFO)
+    status, _, err = run_cli("export", "--workdir", gaussian2d, "--output", entry)
+    assert status == 1
+    assert "holds a generator of dataset ring8; this run has dataset gaussian2d" in err
+    assert f"Export it as an entry of its own (--output {tmp_path}/<new name>), or pass --force" in err
+    assert snapshot(entry) == before and paths.versions(entry) == [1]
+    status, out, err = run_cli("export", "--workdir", gaussian2d, "--output", entry, "--force")
+    assert status == 0, err
+    assert paths.versions(entry) == [1, 2] and json.loads((entry / "model_card.json").read_text())["dataset"] == (
+        "gaussian2d"
+    )
+    assert (entry / "2").stat().st_mode & 0o777 == 0o755  # readable by a TF Serving of another user
+    # The staging folder is no one's business.
+    assert not [r for r in caplog.records if ".export-" in r.getMessage()] and ".export-" not in out + err
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "1",
+        "2",
+        "README.md",
+        "gan.keras",
+        "golden.json",
+        "model_card.json",
+    ]
+
+
+def test_a_full_disk_during_an_export_publishes_nothing(runs, tmp_path, run_cli, monkeypatch):
+    ring8, _, entry = runs
+    entry = shutil.copytree(entry, tmp_path / "ring_tiny")
+    before, before_names = snapshot(entry), [p.name for p in entry.iterdir()]
+
+    def full_disk(model, path, **kwargs):
+        pathlib.Path(path).write_bytes(b"PK\x03\x04 truncated")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", full_disk)
+    status, _, err = run_cli("export", "--workdir", ring8, "--output", entry)
+    assert status == 1 and "No space left on device" in err
+    assert paths.versions(entry) == [1]
+    assert snapshot(entry) == before and sorted(p.name for p in entry.iterdir()) == sorted(before_names)
+
+
+# ----- loading and sampling -----
+
+
+def test_a_half_written_newest_version_falls_back_to_the_newest_complete_one(runs, tmp_path, run_cli, caplog):
+    entry = shutil.copytree(runs[2], tmp_path / "ring_tiny")
+    (entry / "2").mkdir()  # an export or a copy cut short
+    status, _, err = run_cli("sample", "--model", entry, "--num", "8", "--output", tmp_path / "grid.png")
+    assert status == 0, err
+    assert any(f"{entry / '2'} has no saved_model.pb" in r.getMessage() for r in caplog.records)
+    assert (tmp_path / "grid.png").exists() and not any((entry / "2").iterdir())
+
+
+def test_a_card_without_a_key_is_listed_as_broken_and_the_rest_are_listed(runs, tmp_path, run_cli, monkeypatch):
+    models = tmp_path / "models"
+    for name in ("bad", "good"):
+        shutil.copytree(runs[2], models / name)
+    card = json.loads((models / "bad" / "model_card.json").read_text())
+    del card["dataset"]
+    (models / "bad" / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("TFGAN_ZOO_MODELS", str(models))
+    status, out, err = run_cli("list")
+    assert status == 0, err
+    assert re.search(r"bad .*broken: .*bad/model_card.json lacks 'dataset'.*Re-export the entry: tfgan-zoo export", out)
+    assert re.search(r"good +vanilla +ring8 +1 +not evaluated", out)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample"], "sample needs --model: a zoo entry name (see `tfgan-zoo list`)"),
+        (["interpolate"], "interpolate needs --model"),
+        (["sample", "--model", "vanilla_ring8", "--num", "0"], "--num must be at least 1, got 0."),
+        (["sample", "--model", "vanilla_ring8", "--num", "-3"], "--num must be at least 1, got -3."),
+        (
+            ["sample", "--model", "vanilla_ring8", "--num", "100000"],
+            "--num 100000 asks for 100000 samples; one picture holds at most 10000. Ask for fewer, or draw more",
+        ),
+        (["interpolate", "--model", "vanilla_ring8", "--num", "2000"], "one picture holds at most 10000"),
+        (
+            ["sample", "--model", "cgan_lightcurves", "--condition", "period=1e9"],
+            "--condition 'period=1e9' lies outside the range the model was trained on, [16, 48]: pass a value "
+            "inside it, or --extrapolate",
+        ),
+        (
+            ["sample", "--model", "cgan_lightcurves", "--condition", "period=nan", "--extrapolate"],
+            "--condition 'period=nan': the value must be a finite number.",
+        ),
+    ],
+)
+def test_bad_sampling_requests(tmp_path, run_cli, args, message):
+    status, _, err = run_cli(*args, "--output", tmp_path / "grid.png")
+    assert status == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "grid.png").exists()
+
+
+def test_extrapolation_is_asked_for(tmp_path, run_cli):
+    args = ["sample", "--model", "cgan_lightcurves", "--num", "3", "--output", tmp_path / "curves.png"]
+    status, _, err = run_cli(*args, "--condition", "period=60", "--extrapolate")
+    assert status == 0, err
+
+
+def test_an_unreadable_image_is_named_and_can_be_skipped(tmp_path, run_cli, caplog):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(8):
+        Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(images / f"{i}.png")
+    (images / "8.png").write_bytes((images / "7.png").read_bytes()[:40])  # truncated
+    data = ["data.source=image_folder", "data.num_examples=null", "data.batch_size=2"]
+    params = f"data.params={{path: {images}, channels: 1}}"
+    status, _, err = run_cli(*train_args(tmp_path / "run", *data, params, config="dcgan_digits"))
+    assert status == 1
+    assert f"{images / '8.png'} is not a readable image" in err
+    assert "Replace or remove it, or set data.params.skip_unreadable=true" in err
+    assert not (tmp_path / "run").exists()
+    source = data_lib.load("image_folder", path=str(images), channels=1, skip_unreadable=True)
+    assert len(source.x) == 8
+    assert any(f"Skipped {images / '8.png'}" in r.getMessage() for r in caplog.records)
