@@ -90,6 +90,12 @@ def test_a_run_killed_with_sigkill_resumes_to_the_weights_of_an_uninterrupted_on
         for process in (straight, killed):
             process.kill()
     assert re.search(r"Resumed from .*ckpt-\d+ at step \d+", (tmp_path / "resumed.log").read_text())
+    # The record resumes too: one row per epoch, as in the uninterrupted run.
+    epochs = [
+        [line.split(",")[0] for line in (tmp_path / run / "history.csv").read_text().splitlines()]
+        for run in ("straight", "killed")
+    ]
+    assert epochs[0] == epochs[1] == ["epoch", "0", "1", "2"]
     a, b = (restored_gan(tmp_path / run, tiny_gan("vanilla_ring8", *KILL_RUN)[0]) for run in ("straight", "killed"))
     assert int(a.step.numpy()) == int(b.step.numpy()) == 60
     assert_same_weights(a, b, rtol=1e-6, atol=1e-7)

@@ -70,7 +70,7 @@ def test_linear_decay_ends_at_the_final_fraction(tmp_path, tiny_config):
     gan, _ = training.train(cfg, tmp_path, verbose=0)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.00025)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0005)
-    with pytest.raises(config.ConfigError, match="final_lr_fraction must lie in"):
+    with pytest.raises(config.ConfigError, match=r"final_lr_fraction = 1.5 is out of range: it must be in \[0, 1\]"):
         training.train(tiny_config("vanilla_ring8", "train.final_lr_fraction=1.5"), tmp_path / "b", verbose=0)
 
 

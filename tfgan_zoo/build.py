@@ -82,10 +82,6 @@ def compile_gan(gan, config):
         raise config_lib.ConfigError(
             f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}."
         )
-    if not 0.0 <= t.final_lr_fraction <= 1.0:
-        raise config_lib.ConfigError(
-            f"train.final_lr_fraction must lie in [0, 1] (e.g. 0.2), got {t.final_lr_fraction}."
-        )
 
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
@@ -116,6 +112,18 @@ def compile_gan(gan, config):
         steps_per_execution=config.runtime.steps_per_execution,
     )
     return gan
+
+
+def set_learning_rates(gan, config):
+    """Sets the optimizers' constant learning rates to `config`'s. Keras keeps a constant rate in a variable, which
+    restoring a checkpoint overwrites; a resume that lowers the rates (after a divergence) must train with the new
+    ones. A `linear_decay` schedule is rebuilt from the config and holds no variable."""
+    if config.train.lr_schedule == "constant":
+        for optimizer, rate in [
+            (gan.d_optimizer, config.train.d_learning_rate),
+            (gan.g_optimizer, config.train.g_learning_rate),
+        ]:
+            optimizer.learning_rate = rate
 
 
 def load_source(config, split="train"):

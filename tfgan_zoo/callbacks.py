@@ -1,28 +1,40 @@
 """Keras callbacks of a training run: checkpoints, sample pictures, the loss plot (metrics: `tfgan_zoo.metrics`;
 a family's own, such as progressive growth: its `networks` module)."""
 
+import csv
+import io
 import os
 
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
-from tfgan_zoo import plots
+from tfgan_zoo import config, plots
 
 
 class Checkpoint(keras.callbacks.Callback):
     """Saves a `tf.train.CheckpointManager` every `every` training steps and at the end of training, numbered by
-    the step. Only steps beyond the one training began at are saved: after a rollback nothing is rewritten."""
+    the step. Only steps beyond the one training began at are saved: after a rollback nothing is rewritten.
 
-    def __init__(self, manager, every):
+    A save due at the end of an epoch (every `epoch_steps` steps) waits for `on_epoch_end`: placed after the
+    callbacks that record the epoch (history, pictures, TensorBoard), it saves only once they have, so a run killed
+    just after a checkpoint has lost none of its record."""
+
+    def __init__(self, manager, every, epoch_steps):
         super().__init__()
-        self.manager, self.every = manager, every
+        self.manager, self.every, self.epoch_steps = manager, every, epoch_steps
         self.saved_step = None
 
     def on_train_begin(self, logs=None):
         self.saved_step = int(self.model.step.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        if step % self.every == 0 and step % self.epoch_steps:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
         if int(self.model.step.numpy()) % self.every == 0:
             self.save()
 
@@ -59,6 +71,7 @@ class SamplePictures(keras.callbacks.Callback):
                 f.write(png)
         with self.writer.as_default():
             tf.summary.image("samples", tf.io.decode_png(png)[None], step=step)
+        self.writer.flush()
 
     def picture(self, step):
         source = self.source
@@ -87,6 +100,63 @@ class SamplePictures(keras.callbacks.Callback):
         generated = self.model.sample(len(chosen), self.seed, labels, conditions)
         titles = source.metadata.get("class_names") if num_classes else None
         return plots.curves_png(generated, rows=num_classes or 1, real=source.x[chosen], row_titles=titles)
+
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, its epoch's points flushed at the epoch end rather than up to two minutes
+    later, so that they are on disk before the epoch's checkpoint."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        for writer in self._writers.values():
+            writer.flush()
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """`history.csv`: one row per epoch (`epoch` counted from 0, then the logs), across resumes.
+
+    The file is rewritten whole, atomically, at each epoch end, with the union of the epochs' columns (a resume
+    that turns on a penalty adds one). On construction it keeps only well-formed rows of epochs before
+    `first_epoch`, where the resumed run begins, once each: rows of later epochs were written before a kill
+    ended the run ahead of their checkpoint, and are written again; a second header or a torn row (a second
+    process on the workdir before it was locked, a full disk) is dropped with a warning. A file whose header is
+    not one is moved aside to `history.csv.damaged`.
+    """
+
+    def __init__(self, path, first_epoch):
+        super().__init__()
+        self.path, self.rows = path, []
+        if not os.path.exists(path):
+            return
+        with open(path, newline="") as f:
+            lines = list(csv.reader(f))
+        if not lines or lines[0][:1] != ["epoch"]:
+            os.replace(path, f"{path}.damaged")
+            logging.warning("%s has no header; moved it to %s.damaged and started a new one.", path, path)
+            return
+        header, seen, dropped = lines[0], set(), 0
+        for line in lines[1:]:
+            epoch = line[0] if line and len(line) == len(header) else ""
+            if not epoch.isdigit() or int(epoch) in seen:
+                dropped += 1
+            elif int(epoch) < first_epoch:
+                seen.add(int(epoch))
+                self.rows.append(dict(zip(header, line)))
+        if dropped:
+            logging.warning("%s: dropped %d damaged or repeated rows; kept epochs %s.", path, dropped, sorted(seen))
+        self.write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}})
+        self.write()
+
+    def write(self):
+        columns = ["epoch", *sorted({key for row in self.rows for key in row} - {"epoch"})]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, columns, restval="")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        config.write_atomically(self.path, text.getvalue())
 
 
 class HistoryPlot(keras.callbacks.Callback):

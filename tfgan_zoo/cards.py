@@ -1,4 +1,5 @@
-"""Model cards and reports as files: strict JSON, the card's Markdown for people, and the metrics table.
+"""Model cards and reports as files (written atomically): strict JSON, the card's Markdown for people, and the
+metrics table.
 
 A card is `model_card.json` in an entry folder: what the generator is, how it was trained (and the command that
 reproduces it), and its metrics next to reference rows (`tfgan-zoo evaluate` fills them).
@@ -7,7 +8,7 @@ reproduces it), and its metrics next to reference rows (`tfgan-zoo evaluate` fil
 import json
 import math
 
-from tfgan_zoo import paths
+from tfgan_zoo import config, paths
 
 # The fields every exported card has (the zoo's card contract); `export` adds a few more.
 CARD_FIELDS = {
@@ -32,10 +33,11 @@ def read_card(entry):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ValueError(
-            f"{path} is unreadable ({error}). Re-export the entry: "
-            f"tfgan-zoo export --workdir <its training workdir> --output {entry}"
-        ) from None
+        raise ValueError(f"{path} is unreadable ({error}). {reexport_hint(entry)}") from None
+
+
+def reexport_hint(entry):
+    return f"Re-export the entry: tfgan-zoo export --workdir <its training workdir> --output {entry}"
 
 
 def write_json(path, value):
@@ -46,14 +48,14 @@ def write_json(path, value):
             return {key: strict(item) for key, item in v.items()}
         return None if isinstance(v, float) and math.isnan(v) else v
 
-    path.write_text(json.dumps(strict(value), indent=2, allow_nan=False) + "\n")
+    config.write_atomically(path, json.dumps(strict(value), indent=2, allow_nan=False) + "\n")
 
 
 def write_card(entry, card):
     """Writes the entry's `model_card.json` and, for a card that `export` wrote, its readable `README.md`."""
     write_json(entry / paths.CARD_FILE, card)
     if CARD_FIELDS <= card.keys():
-        (entry / "README.md").write_text(card_markdown(card))
+        config.write_atomically(entry / "README.md", card_markdown(card))
 
 
 def card_markdown(card):

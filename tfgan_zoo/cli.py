@@ -30,18 +30,25 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer("num_samples", None, "evaluate: samples per row (default 10000 for images, 2500 for 2-D points).")
 flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras progress output of `fit`.")
+flags.DEFINE_boolean(
+    "force", False, "export: add the version even when its data, family or sample shape differ from the entry's."
+)
+flags.DEFINE_boolean("extrapolate", False, "sample: allow --condition values outside the model's trained range.")
 FLAGS = flags.FLAGS
 
-USAGE = """usage: tfgan-zoo <command> [flags]
+MAX_SAMPLES = 10_000  # in one picture: more is unreadable, and a grid of them fills the memory
+USAGE = f"""usage: tfgan-zoo <command> [flags]
 
 commands:
   train   --config <entry or yaml> --workdir DIR [--set key=value ...]   train or resume a run
   list                                                                   the zoo's configs and shipped models
-  export  --workdir DIR --output saved_models/<entry> [--checkpoint P]   the generator as a TF Serving SavedModel
+  export  --workdir DIR --output saved_models/<entry> [--checkpoint P] [--force]
+              the generator as the next version of a TF Serving entry; --force adds it even when its data,
+              family or sample shape differ from the entry's
   evaluate    --model M [--evaluator E] [--num_samples N] [--seed S]
               metrics next to real-data reference rows; writes evaluation.json
-  sample      --model M --output grid.png [--num 64] [--seed S] [--label L] [--condition NAME=VALUE]
-              a picture of samples
+  sample      --model M --output grid.png [--num 64] [--seed S] [--label L] [--condition NAME=VALUE] [--extrapolate]
+              a picture of at most {MAX_SAMPLES} samples; --extrapolate allows conditions outside the trained range
   interpolate --model M --output path.png [--num 8] [--seed S] [--label L]   great-circle walks in z
   arithmetic  --model M --output row.png --seed S --a 1,2,3 --b 4,5 --c 6,7
               mean z of samples a - b + c (indices into `sample --seed S`): shows means of a, b, c, the result
@@ -87,7 +94,7 @@ def _table(title, header, rows):
 def _export():
     if not FLAGS.workdir or not FLAGS.output:
         raise ValueError("export needs --workdir (a training run) and --output (saved_models/<entry>).")
-    path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint)
+    path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint, force=FLAGS.force)
     print(
         f"Exported {path}; model card in {os.path.join(FLAGS.output, 'README.md')}. Measure it with "
         f"`tfgan-zoo evaluate --model {FLAGS.output}`."
@@ -114,8 +121,10 @@ def _write(path, png):
 
 
 def _conditions(model):
-    """`--condition NAME=VALUE` flags as `{name: value}`."""
-    if FLAGS.condition and not getattr(model, "conditions", None):
+    """`--condition NAME=VALUE` flags as `{name: value}`: finite, and inside the trained range unless
+    `--extrapolate`, where the generator has never been trained and its samples are garbage more often than not."""
+    ranges = getattr(model, "conditions", None)
+    if FLAGS.condition and not ranges:
         raise ValueError("--condition is for models with continuous conditions; this one has none.")
     conditions = {}
     for text in FLAGS.condition:
@@ -126,11 +135,41 @@ def _conditions(model):
             raise ValueError(
                 f"--condition {text!r} must look like NAME=VALUE with a number, e.g. period=3.5."
             ) from None
+        if not np.isfinite(conditions[name]):
+            raise ValueError(f"--condition {text!r}: the value must be a finite number.")
+        low, high = ranges.get(name, (-np.inf, np.inf))  # an unknown name is the sampler's error
+        if not (FLAGS.extrapolate or low <= conditions[name] <= high):
+            raise ValueError(
+                f"--condition {text!r} lies outside the range the model was trained on, [{low:g}, {high:g}]: "
+                "pass a value inside it, or --extrapolate to sample there anyway."
+            )
     return conditions
 
 
+def _model(command):
+    """The `--model` that `command` needs, loaded."""
+    if not FLAGS.model:
+        raise ValueError(
+            f"{command} needs --model: a zoo entry name (see `tfgan-zoo list`) or folder, a training workdir or a "
+            ".keras file."
+        )
+    return zoo.load_pretrained(FLAGS.model)
+
+
+def _check_num(samples):
+    """`--num` positive, and at most `MAX_SAMPLES` samples drawn for one picture."""
+    if FLAGS.num < 1:
+        raise ValueError(f"--num must be at least 1, got {FLAGS.num}.")
+    if samples > MAX_SAMPLES:
+        raise ValueError(
+            f"--num {FLAGS.num} asks for {samples} samples; one picture holds at most {MAX_SAMPLES}. Ask for "
+            "fewer, or draw more in batches in Python: tfgan_zoo.load_pretrained(...).sample(n, seed=...)."
+        )
+
+
 def _sample():
-    model = zoo.load_pretrained(FLAGS.model)
+    _check_num(FLAGS.num)
+    model = _model("sample")
     labels, rows = _labels_for(model, FLAGS.num)
     n = FLAGS.num if labels is None else len(labels)
     conditions = _conditions(model)
@@ -140,8 +179,9 @@ def _sample():
 
 
 def _interpolate():
-    model = zoo.load_pretrained(FLAGS.model)
     steps = 10
+    _check_num(FLAGS.num * steps)
+    model = _model("interpolate")
     ends = np.random.default_rng(FLAGS.seed).standard_normal((FLAGS.num, 2, model.latent_dim))
     z = np.concatenate([latent.interpolation_latents(a, b, steps) for a, b in ends])
     labels = None
@@ -154,7 +194,7 @@ def _interpolate():
 
 
 def _arithmetic():
-    model = zoo.load_pretrained(FLAGS.model)
+    model = _model("arithmetic")
     if model.num_classes:
         raise ValueError("arithmetic is for unconditional models: a conditional model's z does not carry the class.")
     if None in (FLAGS.a, FLAGS.b, FLAGS.c):

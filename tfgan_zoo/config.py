@@ -1,11 +1,13 @@
 """Typed configs of a zoo entry, loaded from `zoo_configs/*.yaml` with `--set section.key=value` overrides.
 
-Every key is a dataclass field: an unknown or mistyped key, or a value of the wrong type, is an error
-that names the key and the file, never a silently ignored setting.
+Every key is a dataclass field: an unknown or mistyped key, a value of the wrong type or out of its range
+(`RANGES`), or a YAML syntax error is an error that names the key (or line) and the file, never a silently
+ignored setting or a run that trains on nonsense.
 """
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -113,6 +115,80 @@ class ConfigError(ValueError):
     """A config file or override that does not match the schema."""
 
 
+def _at_least(low):
+    return lambda v: v >= low and math.isfinite(v), f"a number >= {low}"
+
+
+def _within(low, high, closed=True):
+    inside = (lambda v: low <= v <= high) if closed else (lambda v: low <= v < high)
+    return inside, f"in [{low}, {high}{']' if closed else ')'}"
+
+
+# Allowed values of the numeric keys (None always passes where the schema allows it), checked by `from_dict`, so
+# that a bad value stops the run before anything is written. Lists are checked item by item.
+RANGES = {
+    **dict.fromkeys(
+        [
+            "data.batch_size",
+            "data.num_examples",
+            "model.latent_dim",
+            "model.generator_units",
+            "model.discriminator_units",
+            "model.channels",
+            "model.pack",
+            "train.steps",
+            "train.steps_per_epoch",
+            "train.d_steps",
+            "train.stable_images",
+            "train.transition_images",
+            "train.keep_checkpoints",
+            "runtime.steps_per_execution",
+            "eval.num_samples",
+            "health.window",
+        ],
+        _at_least(1),
+    ),
+    **dict.fromkeys(
+        [
+            "model.minibatch_discrimination",
+            "train.g_learning_rate",
+            "train.d_learning_rate",
+            "train.gradient_penalty",
+            "train.r1",
+            "train.drift",
+            "train.instance_noise",
+            "train.instance_noise_decay_steps",
+            "train.class_loss_weight",
+            "train.checkpoint_every",
+            "health.d_loss_floor",
+        ],
+        _at_least(0),
+    ),
+    **dict.fromkeys(["train.final_lr_fraction", "train.label_flip", "health.min_diversity"], _within(0, 1)),
+    **dict.fromkeys(
+        [
+            "model.dropout",
+            "model.ema_decay",
+            "train.beta_1",
+            "train.beta_2",
+            "train.label_smoothing",
+            "train.label_noise",
+        ],
+        _within(0, 1, closed=False),
+    ),
+}
+
+
+def _check_ranges(config):
+    values = to_dict(config)
+    for key, (allowed, text) in RANGES.items():
+        section, name = key.split(".")
+        value = values[section][name]
+        bad = [v for v in (value if isinstance(value, list) else [value]) if v is not None and not allowed(v)]
+        if bad:
+            raise ConfigError(f"config.{key} = {value!r} is out of range: it must be {text}.")
+
+
 def _convert(value, kind, where):
     """`value` checked against the annotation `kind`; ints are accepted where floats are expected."""
     origin = typing.get_origin(kind)
@@ -161,7 +237,9 @@ def _build(cls, values, where):
 def from_dict(values, source="<dict>"):
     """A `Config` from nested dicts; `source` names the origin in error messages."""
     try:
-        return _build(Config, values or {}, "config")
+        config = _build(Config, values or {}, "config")
+        _check_ranges(config)
+        return config
     except ConfigError as error:
         raise ConfigError(f"{error} (in {source})") from None
 
@@ -178,8 +256,21 @@ def apply_overrides(values, overrides):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"Override {override!r}: {part} is not a section.")
-        node[key] = yaml.safe_load(text)
+        node[key] = _parse_yaml(text, f"--set {override}")
     return values
+
+
+def _parse_yaml(text, where):
+    """`text` as YAML, or a ConfigError naming `where`, the line and the column instead of a parser traceback."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(
+            f"{where} is not valid YAML{at}: {problem}. Fix the syntax there (quote strings holding : or #)."
+        ) from None
 
 
 def load(path, overrides=()):
@@ -187,12 +278,12 @@ def load(path, overrides=()):
     if not os.path.exists(path):
         raise ConfigError(f"Config file {path} does not exist; `tfgan-zoo list` shows the zoo's configs.")
     with open(path) as f:
-        values = yaml.safe_load(f) or {}
+        values = _parse_yaml(f.read(), path) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of sections (data, model, train, ...).")
     values.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     apply_overrides(values, overrides)
-    return from_dict(values, source=path)
+    return from_dict(values, source=f"{path} with the --set overrides" if overrides else path)
 
 
 def to_dict(config):
@@ -200,8 +291,14 @@ def to_dict(config):
 
 
 def save(config, path):
-    """Writes `config` as YAML; atomically, so a crash never leaves a truncated file."""
+    """Writes `config` as YAML, atomically."""
+    write_atomically(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def write_atomically(path, data):
+    """Writes `data` (str or bytes) to `path` through a temporary file beside it and a rename, so that a crash or
+    a full disk leaves the previous file, never a truncated one."""
     partial = f"{path}.partial"
-    with open(partial, "w") as f:
-        yaml.safe_dump(to_dict(config), f, sort_keys=False)
+    with open(partial, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
     os.replace(partial, path)

@@ -11,11 +11,14 @@ An entry `saved_models/<entry>/` is a TF Serving model base path:
                        when small; the card's `keras_file_version` names its version
 """
 
+import contextlib
 import pathlib
+import shutil
 import tempfile
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from tfgan_zoo import cards, paths, provenance, signatures, workdirs, zoo
 from tfgan_zoo import config as config_lib
@@ -27,13 +30,16 @@ KERAS_SIZE_LIMIT = 20 * 2**20
 GOLDEN_SEED, GOLDEN_NUM, GOLDEN_VALUES = 1234, 4, 16
 
 
-def export(workdir, output, checkpoint=None):
+def export(workdir, output, checkpoint=None, force=False):
     """Exports the generator of the run in `workdir` as the next version of the entry `output`.
 
     Args:
         workdir: a `tfgan-zoo train` workdir.
         output: the entry folder, e.g. `saved_models/dcgan_fashion_mnist`.
         checkpoint: a checkpoint prefix (`<workdir>/checkpoints/ckpt-<step>`); default: the latest.
+        force: add the version even when its data, family or sample shape differ from the entry's card; without
+            it such an export is refused before anything is written, since it would replace the entry's card,
+            metrics, golden outputs and `gan.keras` with another model's.
 
     Returns:
         The path of the new version.
@@ -44,29 +50,47 @@ def export(workdir, output, checkpoint=None):
     conditions = dict(getattr(gan, "conditions", {}))  # continuous condition name -> [min, max] trained range
     version = 1 + max(paths.versions(output), default=0)
     previous = cards.read_card(output) if (output / paths.CARD_FILE).exists() else {}
-    output.mkdir(parents=True, exist_ok=True)
-    # Written aside and renamed, so a TF Serving watching `output` never loads a half-written version.
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=output))
     # A run on padded images (`data.params.pad_to`, e.g. Fashion-MNIST on 32x32 for progressive growing)
     # exports samples cropped back to the data's own shape.
     archive, sample_shape = signatures.export_archive(gan, conditions, source.metadata.get("padding"), value_range)
-    archive.write_out(str(staging), verbose=False)
-    # The version's own config: `evaluate` and reproduction read it, whatever the zoo's YAML has become since.
-    config_path = paths.version_config(output, staging.name)
-    config_path.parent.mkdir()
-    config_lib.save(config, config_path)
+    # The card's families: conditional image and point models are "conditional"; series "timeseries".
+    family = "conditional" if config.model.conditional and config.model.family != "timeseries" else config.model.family
+    new = {"dataset": source.name, "family": family, "sample_shape": sample_shape}
+    differ = [key for key in new if previous and previous.get(key) != new[key]]
+    if differ and not force:
+        raise ValueError(
+            f"{output} holds a generator of {', '.join(f'{k} {previous.get(k)}' for k in differ)}; this run has "
+            f"{', '.join(f'{k} {new[k]}' for k in differ)}. Export it as an entry of its own (--output "
+            f"{output.parent}/<new name>), or pass --force to add it to {output.name} as version {version}."
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed, so a TF Serving watching `output` never loads a half-written version.
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=output))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the version from a TF Serving of another user
+    keras_path, keras_partial = output / KERAS_FILE, output / f".{KERAS_FILE}.partial.keras"
+    try:
+        with _quiet_tensorflow():  # its "Assets written to <staging folder>" says nothing useful
+            archive.write_out(str(staging), verbose=False)
+        # The version's own config: `evaluate` and reproduction read it, whatever the zoo's YAML has become since.
+        config_path = paths.version_config(output, staging.name)
+        config_path.parent.mkdir()
+        config_lib.save(config, config_path)
+        # Saved before the version is published, so a full disk fails the export instead of publishing half of it.
+        gan.save(keras_partial)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        keras_partial.unlink(missing_ok=True)
+        raise
+    small = keras_partial.stat().st_size <= KERAS_SIZE_LIMIT
     staging.rename(output / str(version))
-
-    keras_path = output / KERAS_FILE
-    gan.save(keras_path)
-    if keras_path.stat().st_size > KERAS_SIZE_LIMIT:
-        keras_path.unlink()
+    if small:
+        keras_partial.replace(keras_path)
+    else:
+        keras_partial.unlink()
+        keras_path.unlink(missing_ok=True)  # an older version's: the card names none
     card = {
         "name": output.name,
-        # The card's families: conditional image and point models are "conditional"; series "timeseries".
-        "family": "conditional"
-        if config.model.conditional and config.model.family != "timeseries"
-        else config.model.family,
+        "family": family,
         "dataset": source.name,
         "latent_dim": gan.latent_dim,
         "num_classes": gan.num_classes,
@@ -88,14 +112,27 @@ def export(workdir, output, checkpoint=None):
         "version": version,
         "latent_distribution": gan.latent_distribution,
         "class_names": list(source.metadata.get("class_names", ())),
-        "keras_file": KERAS_FILE if keras_path.exists() else None,
-        "keras_file_version": version if keras_path.exists() else None,
+        "keras_file": KERAS_FILE if small else None,
+        "keras_file_version": version if small else None,
         "tensorflow": tf.__version__,
         "notes": previous.get("notes", ""),  # the maintainers' words (e.g. a scaled-down schedule), kept across exports
     }
     cards.write_card(output, card)
     cards.write_json(output / GOLDEN_FILE, golden_outputs(output, card))
     return output / str(version)
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow():
+    """No INFO logs inside the block: TensorFlow's saving logs through its own logger and through absl's."""
+    level, verbosity = tf.get_logger().level, logging.get_verbosity()
+    tf.get_logger().setLevel("WARNING")
+    logging.set_verbosity(logging.WARNING)
+    try:
+        yield
+    finally:
+        tf.get_logger().setLevel(level)
+        logging.set_verbosity(verbosity)
 
 
 def golden_outputs(entry, card):

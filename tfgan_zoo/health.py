@@ -82,8 +82,10 @@ class TrainingHealth(keras.callbacks.Callback):
         )
         self.failure = (
             f"Training diverged at step {step}: {', '.join(bad)} became NaN or Inf. {rollback} Lower the learning "
-            "rates (train.d_learning_rate, train.g_learning_rate), add a gradient penalty or R1 "
-            "(train.gradient_penalty, train.r1) or spectral norm (model.spectral_norm), then resume."
+            "rates (train.d_learning_rate, train.g_learning_rate) or add a gradient penalty or R1 "
+            "(train.gradient_penalty, train.r1), and resume: run the same command with those --set changes "
+            "(the workdir records them in config_history.yaml). Spectral norm (model.spectral_norm) needs a new "
+            "--workdir."
         )
         self.report(self.failure, step, error=True)
 

@@ -101,7 +101,7 @@ def scatter_png(samples, real=None, centers=None, title=None):
 
 
 def history_png(csv_path, keys=("d_loss", "g_loss")):
-    """PNG bytes of the curves of `keys` (and any mode-coverage metrics) from a CSVLogger file."""
+    """PNG bytes of the curves of `keys` (and any mode-coverage metrics) from `history.csv` (`callbacks.HistoryCSV`)."""
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
     extra = [k for k in ("modes_covered", "high_quality") if rows and k in rows[0]]

@@ -85,6 +85,13 @@ def train(
             f"({config.runtime.steps_per_execution})."
         )
     source = build.load_source(config)
+    batch = t.d_steps * config.data.batch_size
+    if len(source.x) < batch:
+        raise config_lib.ConfigError(
+            f"The data {source.name} has {len(source.x)} examples, fewer than one batch of data.batch_size "
+            f"({config.data.batch_size}) x train.d_steps ({t.d_steps}) = {batch}: lower data.batch_size to at "
+            f"most {len(source.x) // t.d_steps}, or add data."
+        )
     logging.info("Training %s on %s (%d examples, from %s).", config.name, source.name, len(source.x), source.origin)
     strategy = distribute.strategy(config.runtime.strategy, config.runtime.tpu_address)
     with strategy.scope():
@@ -92,22 +99,31 @@ def train(
             build.build_gan(config, source.x.shape[1:], source.num_classes, source.metadata.get("condition_ranges")),
             config,
         )
-    # Only a config that builds and compiles reaches the workdir, so a rejected one leaves no config.yaml behind.
-    workdirs.prepare(workdir, config)
-
-    checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
-    run_checkpoints = os.path.join(workdir, "checkpoints")
-    restored = workdirs.restore_latest(checkpoint, run_checkpoints)
-    if restored:
-        logging.info("Resumed from %s at step %d.", restored, int(gan.step.numpy()))
-    start = int(gan.step.numpy())
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        _check_workers_agree(strategy, start)
     check_data(source, gan)
-    if not strategy.extended.should_checkpoint:
-        # Every worker saves (a save may need all of them), but only the chief into the run's checkpoints.
-        workdir = os.path.join(workdir, f"worker_{strategy.cluster_resolver.task_id}")
-        os.makedirs(workdir, exist_ok=True)
+    chief = strategy.extended.should_checkpoint
+    # Every worker saves (a save may need all of them), but only the chief into the run's folder.
+    own = workdir if chief else os.path.join(workdir, f"worker_{strategy.cluster_resolver.task_id}")
+    # Only a config that builds, compiles and fits its data reaches the workdir, and only one process at a time.
+    with workdirs.locked(own):
+        changes = workdirs.prepare(workdir, config, write=chief)
+        checkpoint = tf.train.Checkpoint(gan=gan, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
+        run_checkpoints = os.path.join(workdir, "checkpoints")
+        restored = workdirs.restore_latest(checkpoint, run_checkpoints)
+        if restored:
+            logging.info("Resumed from %s at step %d.", restored, int(gan.step.numpy()))
+        start = int(gan.step.numpy())
+        if changes and chief:
+            workdirs.record_changes(workdir, start, changes)
+        build.set_learning_rates(gan, config)  # a constant learning rate is a variable, which the restore reverted
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            _check_workers_agree(strategy, start)
+        return _fit(config, own, gan, source, checkpoint, run_checkpoints, start, restored, verbose)
+
+
+def _fit(config, workdir, gan, source, checkpoint, run_checkpoints, start, restored, verbose):
+    """The `fit` calls of `train` from step `start`, with the zoo's callbacks writing into `workdir`."""
+    t = config.train
+    checkpoint_every = t.checkpoint_every or t.steps_per_epoch
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)
     if not restored:
         manager.save(checkpoint_number=start)  # a good state to roll back to from the first step on
@@ -149,11 +165,11 @@ def train(
     if family.callbacks:
         run_callbacks += family.callbacks(config, pictures.picture, os.path.join(workdir, "samples"))
     run_callbacks += [
-        callbacks.Checkpoint(manager, checkpoint_every),
         pictures,
-        keras.callbacks.CSVLogger(csv_path, append=True),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
+        callbacks.HistoryCSV(csv_path, start // t.steps_per_epoch),
+        callbacks.TensorBoard(os.path.join(workdir, "logs")),
         callbacks.HistoryPlot(csv_path, os.path.join(workdir, "losses.png")),
+        callbacks.Checkpoint(manager, checkpoint_every, t.steps_per_epoch),  # after the epoch's record
         history,
     ]
     # `fit` runs whole epochs: a run resumed mid-epoch first finishes that epoch in a `fit` of its own.

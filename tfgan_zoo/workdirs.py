@@ -3,45 +3,107 @@
 `tfgan-zoo train` writes a workdir (`training.train`); `export`, `evaluate` and `load_pretrained` read one.
 """
 
+import contextlib
 import copy
+import fcntl
+import fnmatch
 import os
 import pathlib
 import re
 
 import tensorflow as tf
+import yaml
 from absl import logging
 
 from tfgan_zoo import build
 from tfgan_zoo import config as config_lib
 
+# Keys that may change when a run resumes: its length, the health monitor, and what a diverged or stuck run needs
+# to recover (`health.TrainingDiverged` names them). Each change goes to `CONFIG_HISTORY` with its step.
+RESUMABLE = (
+    "train.steps",
+    "train.d_learning_rate",
+    "train.g_learning_rate",
+    "train.gradient_penalty",
+    "train.r1",
+    "train.label_smoothing",
+    "train.instance_noise",
+    "health.*",
+)
+CONFIG_HISTORY = "config_history.yaml"
+LOCK_FILE = "train.lock"
 
-def prepare(workdir, config):
-    """Creates `workdir`, or checks that the run it holds was made by the same config (steps may grow)."""
+
+@contextlib.contextmanager
+def locked(folder):
+    """Creates `folder` and holds an exclusive OS lock on it (`fcntl.flock` of its `LOCK_FILE`, which names the
+    holder's PID) while the block runs, so that two processes never write one run. The OS drops the lock when the
+    process dies, SIGKILL included: there is no stale marker to remove."""
     try:
-        os.makedirs(workdir, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as error:
-        raise OSError(f"Cannot create the workdir {workdir}: {error.strerror}. Choose a writable --workdir.") from None
-    if not os.access(workdir, os.W_OK):
-        raise PermissionError(f"The workdir {workdir} is not writable. Choose a writable --workdir.")
+        raise OSError(f"Cannot create the workdir {folder}: {error.strerror}. Choose a writable --workdir.") from None
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"The workdir {folder} is not writable. Choose a writable --workdir.")
+    with open(os.path.join(folder, LOCK_FILE), "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise OSError(
+                f"The workdir {folder} is in use: process {holder} is training in it. Wait for it to finish, "
+                f"stop it (kill {holder}), or choose another --workdir."
+            ) from None
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield
+
+
+def _flat(config):
+    """`{"section.key": value}` of a config (and `name`)."""
+    flat = {}
+    for section, values in config_lib.to_dict(config).items():
+        if isinstance(values, dict):
+            flat.update({f"{section}.{key}": value for key, value in values.items()})
+        else:
+            flat[section] = values
+    return flat
+
+
+def prepare(workdir, config, write=True):
+    """Checks that the run in `workdir`, if any, was made by the same config up to the `RESUMABLE` keys, and
+    writes `config` as its `config.yaml` (unless not `write`). Returns the changed keys as {key: (old, new)}."""
     saved_path = os.path.join(workdir, "config.yaml")
+    changes = {}
     if os.path.exists(saved_path):
-        saved = config_lib.load(saved_path)
-        saved.train.steps, saved.health = config.train.steps, config.health
-        if saved != config:
-            new, old = config_lib.to_dict(config), config_lib.to_dict(saved)
-            changed = [
-                f"{section}.{key}"
-                for section in new
-                if isinstance(new[section], dict)
-                for key in new[section]
-                if new[section][key] != old[section][key]
-            ]
-            changed += [key for key in new if not isinstance(new[key], dict) and new[key] != old[key]]
+        old, new = _flat(config_lib.load(saved_path)), _flat(config)
+        changes = {key: (old[key], new[key]) for key in new if new[key] != old[key]}
+        refused = [key for key in changes if not any(fnmatch.fnmatch(key, pattern) for pattern in RESUMABLE)]
+        if refused:
             raise config_lib.ConfigError(
-                f"The workdir {workdir} holds a run of a different config (changed: {', '.join(changed)}). "
-                "Resume with the same config (only train.steps and health.* may change) or choose a new --workdir."
+                f"The workdir {workdir} holds a run of a different config (changed: {', '.join(refused)}). "
+                f"Resume with the same config (only {', '.join(RESUMABLE)} may change) or choose a new --workdir."
             )
-    config_lib.save(config, saved_path)
+    if write:
+        config_lib.save(config, saved_path)
+    return changes
+
+
+def record_changes(workdir, step, changes):
+    """Appends `{step, changed: {key: [old, new]}}` to the workdir's `CONFIG_HISTORY`: how a resumed run's config
+    differs from the one it was checkpointed under."""
+    path = os.path.join(workdir, CONFIG_HISTORY)
+    history = []
+    if os.path.exists(path):
+        with open(path) as f:
+            history = yaml.safe_load(f) or []
+    history.append({"step": step, "changed": {key: list(values) for key, values in changes.items()}})
+    config_lib.write_atomically(path, yaml.safe_dump(history, sort_keys=False))
+    logging.info(
+        "Resumed with changes, recorded in %s: %s.", path, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items())
+    )
 
 
 def _checkpoint_step(path):

@@ -7,6 +7,7 @@ import pathlib
 
 import keras
 import tensorflow as tf
+from absl import logging
 from google.protobuf import message
 
 from tfgan_zoo import cards, paths, sampling, workdirs
@@ -27,12 +28,26 @@ def describe_entries():
     """One row per shipped generator: (name, family, data, version, its headline metrics)."""
     rows = []
     for entry in paths.shipped_entries():
-        card = cards.read_card(entry)
-        values = card["metrics"].get("values", {})
-        shown = ", ".join(
-            f"{key} {values[key]:.4g}" for key in registry.headline_names() if values.get(key) is not None
-        )
-        rows.append((entry.name, card["family"], card["dataset"], card["version"], shown or "not evaluated"))
+        try:
+            card = cards.read_card(entry)
+            values = card["metrics"].get("values", {})
+            shown = ", ".join(
+                f"{key} {values[key]:.4g}" for key in registry.headline_names() if values.get(key) is not None
+            )
+            rows.append((entry.name, card["family"], card["dataset"], card["version"], shown or "not evaluated"))
+        except ValueError as error:  # one broken card hides no other entry
+            rows.append((entry.name, "?", "?", "?", f"broken: {error}"))
+        except (KeyError, TypeError, AttributeError) as error:
+            rows.append(
+                (
+                    entry.name,
+                    "?",
+                    "?",
+                    "?",
+                    f"broken: {entry / paths.CARD_FILE} lacks {error} or has it of the wrong type. "
+                    + cards.reexport_hint(entry),
+                )
+            )
     return rows
 
 
@@ -59,11 +74,12 @@ class PretrainedGenerator(sampling.Sampler):
     def __init__(self, entry, version=None):
         self.entry = pathlib.Path(entry)
         self.card = cards.read_card(self.entry)
-        self.version = version or max(paths.versions(self.entry), default=None)
+        self.version = version or self._newest_complete_version()
         fix = f"Re-export it: tfgan-zoo export --workdir <its training workdir> --output {self.entry}"
         if self.version is None:
             raise FileNotFoundError(
-                f"{self.entry} has a model card but no exported version (no <integer>/ folder). {fix}"
+                f"{self.entry} has a model card but no exported version (no <integer>/ folder with a "
+                f"saved_model.pb). {fix}"
             )
         path = self.entry / str(self.version)
         try:
@@ -76,6 +92,18 @@ class PretrainedGenerator(sampling.Sampler):
         self.latent_distribution = self.card["latent_distribution"]
         self.num_classes = self.card["num_classes"]
         self.conditions = self.card["conditions"]
+
+    def _newest_complete_version(self):
+        """The newest version with a `saved_model.pb`; newer ones without (half-written: a copy or an export
+        cut short) are skipped with a warning, as TF Serving would fail on them."""
+        for version in reversed(paths.versions(self.entry)):
+            if (self.entry / str(version) / "saved_model.pb").exists():
+                return version
+            logging.warning(
+                "%s has no saved_model.pb (half-written?); loading an older version. Remove it or re-export.",
+                self.entry / str(version),
+            )
+        return None
 
     def generate(self, z, labels=None, conditions=None):
         """Samples (numpy, in the data's scale) for latent vectors `z`, `labels` when conditional, and

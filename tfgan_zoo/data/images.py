@@ -193,8 +193,9 @@ def _read_idx(path, num_examples):
     return data.reshape(shape)
 
 
-def image_folder(split, num_examples, path=None, image_size=None, channels=3):
-    """Images under `path` (or `path/<split>` when it exists); class subfolders become labels."""
+def image_folder(split, num_examples, path=None, image_size=None, channels=3, skip_unreadable=False):
+    """Images under `path` (or `path/<split>` when it exists); class subfolders become labels. A file that does not
+    decode (corrupt, truncated) is an error naming it, or with `skip_unreadable` a warning naming it."""
     from PIL import Image
 
     if path is None:
@@ -230,7 +231,22 @@ def image_folder(split, num_examples, path=None, image_size=None, channels=3):
     files = files[:num_examples]
 
     mode = "L" if channels == 1 else "RGB"
-    pictures = [Image.open(f).convert(mode) for f, _ in files]
+    pictures, readable = [], []
+    for f, label in files:
+        try:
+            pictures.append(Image.open(f).convert(mode))
+        except OSError as error:  # PIL's UnidentifiedImageError and "image file is truncated" are OSErrors
+            if not skip_unreadable:
+                raise ValueError(
+                    f"{f} is not a readable image ({error}). Replace or remove it, or set "
+                    "data.params.skip_unreadable=true to skip unreadable files with a warning."
+                ) from None
+            logging.warning("Skipped %s: not a readable image (%s).", f, error)
+            continue
+        readable.append((f, label))
+    files = readable
+    if not files:
+        raise FileNotFoundError(f"None of the images in {root} is readable.")
     if image_size is None:
         sizes = {p.size for p in pictures}
         if len(sizes) > 1:

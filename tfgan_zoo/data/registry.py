@@ -6,7 +6,7 @@ from tfgan_zoo.data.source import SPLITS, Source
 SOURCES = synthetic.SOURCES + images.SOURCES + ("lightcurves",)
 _PARAMS = {
     "gaussian2d": ("mean", "cov"),
-    "image_folder": ("path", "image_size", "channels"),
+    "image_folder": ("path", "image_size", "channels", "skip_unreadable"),
 }
 
 
@@ -30,8 +30,8 @@ def load(
             draw; default 100,000 for train, 10,000 for test; light curves 20,000 and 2,000).
         data_dir: where prepared TFDS data lives (TFDS's default when None).
         **params: source parameters: `gaussian2d` takes `mean` and `cov`; `image_folder` takes `path`
-            (required), `image_size` (int or `[H, W]`) and `channels` (1 or 3); every image source takes
-            `pad_to` (see `pad`).
+            (required), `image_size` (int or `[H, W]`), `channels` (1 or 3) and `skip_unreadable` (warn about
+            files that do not decode instead of failing); every image source takes `pad_to` (see `pad`).
 
     Returns:
         A `Source`.
