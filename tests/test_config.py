@@ -1,5 +1,8 @@
 """Configs: YAML + overrides, validated against the schema with errors that name the key and the file."""
 
+import concurrent.futures
+import os
+
 import pytest
 
 from tfgan_zoo import config, paths
@@ -74,3 +77,13 @@ def test_saved_config_round_trips(tmp_path):
     cfg = config.load(paths.config_path("vanilla_ring8"), ["train.seed=7"])
     config.save(cfg, tmp_path / "config.yaml")
     assert config.load(str(tmp_path / "config.yaml")) == cfg
+
+
+def test_concurrent_saves_of_one_file_do_not_collide(tmp_path):
+    # The workers of a multi-worker run all write the shared workdir's config.yaml; with one partial file name,
+    # one worker's rename took the file another was about to rename.
+    path, cfg = tmp_path / "config.yaml", config.Config()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: config.save(cfg, str(path)), range(200)))
+    assert config.load(str(path)) == cfg
+    assert os.listdir(tmp_path) == ["config.yaml"]

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 
 from tfgan_zoo import build, config, data, latent, paths, training
 from tfgan_zoo.gan import GAN
-from tfgan_zoo.networks import dcgan
+from tfgan_zoo.networks import conv1d, dcgan
 
 
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3), (64, 64, 3)])
@@ -48,6 +48,28 @@ def test_conditioning_variants_use_the_label(conditioning):
         assert not np.allclose(out_a, out_b)
 
 
+@pytest.mark.parametrize("network", ["dcgan", "conv1d"])
+def test_spectral_norm_bounds_the_projection_embedding(network, tmp_path):
+    keras.utils.set_random_seed(0)
+    if network == "dcgan":
+        d = dcgan.discriminator((8, 8, 1), 8, 5, "projection", spectral_norm=True)
+        samples = np.random.default_rng(0).normal(size=(4, 8, 8, 1)).astype("float32")
+    else:
+        d = conv1d.discriminator((32, 1), 8, 5, conditioning="projection", spectral_norm=True)
+        samples = np.random.default_rng(0).normal(size=(4, 32, 1)).astype("float32")
+    labels = np.array([0, 1, 3, 3], "int32")
+    (embedding,) = [layer for layer in d.layers if "embedding" in layer.name]
+    table = getattr(embedding, "layer", embedding).embeddings  # left unnormalised, sigma 3.7 after 30 calls
+    table.assign(table * 10.0)
+    for _ in range(30):  # one power iteration per training call
+        d([samples, labels], training=True)
+    assert np.linalg.svd(table.numpy(), compute_uv=False)[0] == pytest.approx(1.0, rel=0.05)
+    logits = d([samples, labels]).numpy()
+    assert not np.allclose(logits, d([samples, np.zeros(4, "int32")]))  # the label's vector reaches the logit
+    d.save(tmp_path / "d.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "d.keras")([samples, labels]), logits, rtol=1e-6)
+
+
 def test_acgan_trains_its_class_head_through_the_shared_step():
     keras.utils.set_random_seed(0)
     source = data.load("digits")
@@ -75,6 +97,17 @@ def test_slerp_follows_the_great_circle():
     np.testing.assert_allclose(path[-1], z1, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), 3.0, rtol=1e-6)
     np.testing.assert_allclose(path[2], [3 / np.sqrt(2), 3 / np.sqrt(2)], rtol=1e-6)
+
+
+def test_slerp_between_antipodal_latents_follows_a_great_circle():
+    z0 = np.array([1.0, 2.0, -2.0])
+    path = latent.interpolation_latents(z0, -2 * z0, 5)  # the old formula gave zero vectors between the ends
+    np.testing.assert_allclose(path[0], z0, atol=1e-6)
+    np.testing.assert_allclose(path[-1], -2 * z0, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), [3.0, 3.75, 4.5, 5.25, 6.0], rtol=1e-6)
+    np.testing.assert_allclose(path[2] @ z0, 0.0, atol=1e-5)  # halfway round: perpendicular to both ends
+    # Through the x axis, least aligned with z0: 4.5 (8, -2, 2) / sqrt(72).
+    np.testing.assert_allclose(path[2], np.array([3.0, -0.75, 0.75]) * np.sqrt(2), rtol=1e-6)
 
 
 def test_vector_arithmetic_combines_set_means():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfgan_zoo import gan as gan_lib
 from tfgan_zoo import losses
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import layers, mlp
@@ -66,19 +67,68 @@ def test_one_sided_label_smoothing_sets_the_real_target(mlp_gan):
     np.testing.assert_allclose(fake.numpy(), 0.0)
 
 
-def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand(mlp_gan):
-    # A constant discriminator (zero kernel, bias c, frozen by a zero learning rate) has known logits.
-    c = 0.7
-    gan = mlp_gan(label_smoothing=0.2, d_optimizer=keras.optimizers.SGD(0.0))
+def make_constant_discriminator(gan, c):
+    """Zeroes D's weights but the logit's bias `c`: every logit is `c`, and only that bias has a gradient."""
     kernel, bias = gan.discriminator.layers[-2].weights
     gan.discriminator.layers[-2].set_weights([np.zeros(kernel.shape), np.full(bias.shape, c)])
     for layer in gan.discriminator.layers[:-2]:
         for w in layer.weights:
             w.assign(tf.zeros_like(w))
+
+
+def test_smoothed_targets_change_the_discriminator_loss_as_computed_by_hand(mlp_gan):
+    # A constant discriminator (frozen by a zero learning rate) has known logits.
+    c = 0.7
+    gan = mlp_gan(label_smoothing=0.2, d_optimizer=keras.optimizers.SGD(0.0))
+    make_constant_discriminator(gan, c)
     history = gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
     softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
     expected = 0.8 * softplus(-c) + 0.2 * softplus(c) + softplus(c)
     assert history["d_loss"][0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "loss, c, real_accuracy",
+    [
+        ("non_saturating", 0.3, 1.0),
+        ("non_saturating", -0.3, 0.0),
+        ("least_squares", 0.7, 1.0),
+        ("least_squares", 0.3, 0.0),
+    ],
+)
+def test_discriminator_accuracy_splits_the_logits_at_the_loss_boundary(loss, c, real_accuracy, mlp_gan):
+    # Logits are log-odds (real above 0); least squares' targets are 1 and 0 (real above 0.5).
+    gan = mlp_gan(loss=loss, d_optimizer=keras.optimizers.SGD(0.0))
+    make_constant_discriminator(gan, c)
+    history = gan.fit(stream(points(), 16), steps_per_epoch=1, epochs=1, verbose=0).history
+    assert history["d_real_accuracy"][0] == real_accuracy and history["d_fake_accuracy"][0] == 1 - real_accuracy
+
+
+def test_gradient_norms_under_loss_scaling_are_unscaled_by_the_scale_of_their_step(mlp_gan):
+    # d/dc [softplus(-c) + softplus(c)] = 2 sigmoid(c) - 1 = tanh(c / 2): the norm of a constant D's gradient.
+    # With growth after every update, each step doubles the scale: dividing by the scale after the update
+    # reported half of it (0.168).
+    c = 0.7
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.0), dynamic_growth_steps=1)
+    gan = mlp_gan(d_optimizer=optimizer)
+    make_constant_discriminator(gan, c)
+    history = gan.fit(stream(points(), 16), steps_per_epoch=3, epochs=1, verbose=0).history
+    assert float(optimizer.dynamic_scale.numpy()) == 2.0**15 * 2**3
+    assert history["d_grad_norm"][0] == pytest.approx(math.tanh(c / 2), rel=1e-5)
+    assert history["loss_scale_skips"][0] == 0
+    assert "loss_scale_skips" not in mlp_gan().fit(stream(points(), 16), steps_per_epoch=1, verbose=0).history
+
+
+def test_gradient_norms_add_up_the_embedding_rows_of_repeated_labels():
+    embedding = keras.layers.Embedding(3, 2)
+    embedding.build(())
+    labels = tf.constant([0, 0, 0, 2])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(embedding(labels) * [[1.0, 2.0], [2.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    (gradient,) = tape.gradient(loss, embedding.trainable_variables)
+    assert isinstance(gradient, tf.IndexedSlices)
+    # Row 0 gets (1, 2) + (2, 0) + (0, 2) = (3, 4), row 2 (3, 4): norm sqrt(50), the rows apart sqrt(38).
+    assert float(gan_lib._global_norm([gradient, None, tf.ones([2])])) == pytest.approx(math.sqrt(52), rel=1e-6)
 
 
 def test_noisy_labels_are_random_within_their_ranges(mlp_gan):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tfgan_zoo import data, metrics
+from tfgan_zoo.metrics import mixture
 
 RING = data.load("ring8", num_examples=10)
 
@@ -27,6 +28,17 @@ def test_a_perfect_sampler_scores_the_gaussian_mass_within_three_std():
     assert result["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.003)  # 98.9%
     assert result["spread"] == pytest.approx(1.0, abs=0.02)
     assert result["reverse_kl"] < 0.01
+
+
+def test_real_samples_have_a_spread_of_one():
+    # Within 3 std, a faithful sample lies E[r | r <= 3] = 1.2303 std from its mode, not sqrt(pi/2) = 1.2533:
+    # dividing by the untruncated mean scored real samples 0.983.
+    assert mixture.truncated_rayleigh_mean(3.0) == pytest.approx(1.23027, abs=1e-5)
+    assert mixture.truncated_rayleigh_mean(50.0) == pytest.approx(math.sqrt(math.pi / 2))
+    for name in ("ring8", "grid25"):
+        source = data.load(name, num_examples=200000, seed=1)
+        spread = metrics.mode_coverage(source.x, source.metadata["centers"], source.metadata["std"])["spread"]
+        assert spread == pytest.approx(1.0, abs=0.005), name
 
 
 def test_a_collapsed_sampler_covers_one_mode_with_maximal_reverse_kl():

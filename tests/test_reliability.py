@@ -2,6 +2,7 @@
 divergence, a discriminator that wins, collapse, a killed multi-worker process."""
 
 import json
+import math
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -19,18 +21,30 @@ from tfgan_zoo import build, config, data, health, training, workdirs
 # The CLI, with op determinism on, so that a resumed run can be compared with an uninterrupted one.
 CLI = "import tensorflow as tf; tf.config.experimental.enable_op_determinism(); from tfgan_zoo import cli; cli.run()"
 TIMEOUT = 300
+# The CLI, killing its own process with SIGKILL once it has saved the checkpoint of step $KILL_AFTER_STEP: a kill at
+# a known step, however fast the machine.
+SELF_KILLING_CLI = f"""
+import os, signal
+from tfgan_zoo import callbacks
+save = callbacks.Checkpoint.save
+def save_then_die(self):
+    save(self)
+    if self.saved_step == int(os.environ["KILL_AFTER_STEP"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+callbacks.Checkpoint.save = save_then_die
+{CLI}"""
 
 
 @pytest.fixture
 def start_training(tiny_overrides):
-    """`start_training(workdir, overrides, log_path, env=None)`: the CLI training the tiny vanilla_ring8 config with
-    `overrides`, in a process of its own, its output in `log_path`."""
+    """`start_training(workdir, overrides, log_path, env=None, program=CLI)`: `program` (the CLI) training the tiny
+    vanilla_ring8 config with `overrides`, in a process of its own, its output in `log_path`."""
 
-    def start(workdir, overrides, log_path, env=None):
+    def start(workdir, overrides, log_path, env=None, program=CLI):
         args = [
             sys.executable,
             "-c",
-            CLI,
+            program,
             "train",
             "--config",
             "vanilla_ring8",
@@ -156,6 +170,26 @@ def test_a_diverging_learning_rate_is_stopped_with_the_checkpoints_intact(tmp_pa
     assert not (tmp_path / "gan.keras").exists()
 
 
+def test_updates_skipped_by_float16_loss_scaling_are_counted_not_taken_for_divergence(tmp_path, tiny_config):
+    # Growing the scale after every update makes the float16 gradients overflow every few updates: each time the
+    # optimizer skips the update and halves its scale. The gradient norms were inf then: "diverged at step 1".
+    cfg = tiny_config("vanilla_ring8", "runtime.precision=mixed_float16")
+    source = build.load_source(cfg)
+    gan = build.build_gan(cfg, (2,), 0)
+
+    def optimizer():
+        return keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4), dynamic_growth_steps=1)
+
+    gan.compile(optimizer(), optimizer(), d_steps=cfg.train.d_steps, jit_compile=False)
+    monitor = health.TrainingHealth(str(tmp_path), lambda: None, source.x, cfg.train.loss, min_diversity=0)
+    history = gan.fit(
+        data.make_dataset(source, 2 * cfg.data.batch_size), steps_per_epoch=20, verbose=0, callbacks=[monitor]
+    ).history
+    assert monitor.failure is None and not monitor.findings
+    assert 0 < history["loss_scale_skips"][0] < 3 * 20  # of 20 steps' 40 D and 20 G updates
+    assert all(np.isfinite(values[0]) for values in history.values())
+
+
 def test_a_winning_discriminator_is_reported(tmp_path, caplog, tiny_config):
     cfg = tiny_config(
         "vanilla_ring8",
@@ -174,6 +208,44 @@ def test_a_winning_discriminator_is_reported(tmp_path, caplog, tiny_config):
     for knob in ("train.label_smoothing", "train.instance_noise", "train.d_steps", "train.d_learning_rate"):
         assert knob in warnings[0]
     assert list((tmp_path / "logs" / "health").glob("events.out.tfevents.*"))
+
+
+def test_a_winning_discriminator_is_reported_under_label_smoothing(tmp_path, caplog, tiny_config):
+    # With real targets 0.9, D's loss cannot fall below H(0.9) = 0.325: a fixed floor of 0.1 never warned.
+    cfg = tiny_config(
+        "vanilla_ring8",
+        "train.steps=40",
+        "train.steps_per_epoch=20",
+        "train.g_learning_rate=0",
+        "train.d_learning_rate=0.001",
+        "train.label_noise=0",
+        "train.instance_noise=0",
+        "train.label_smoothing=0.1",
+        "health.window=5",
+        "health.d_loss_floor=0.1",
+    )
+    _, history = training.train(cfg, tmp_path, verbose=0)
+    warnings = [r.getMessage() for r in caplog.records if "discriminator is winning" in r.getMessage()]
+    assert len(warnings) == 1 and "below 0.425 (within 0.1 of the 0.325 its targets allow)" in warnings[0]
+    assert 0.325 < history.history["d_loss"][-1] < 0.425
+    assert history.history["d_real_accuracy"][-1] > 0.95 and history.history["d_fake_accuracy"][-1] > 0.95
+
+
+def test_the_best_discriminator_loss_of_each_loss_and_targets():
+    h = lambda p: -p * math.log(p) - (1 - p) * math.log(1 - p)  # noqa: E731
+    best = health.best_discriminator_loss
+    assert best("non_saturating") == best("minimax") == best("least_squares") == best("hinge") == 0.0
+    assert best("wasserstein") is None
+    assert best("non_saturating", label_smoothing=0.1) == pytest.approx(0.3251, abs=1e-4)
+    assert best("minimax", label_smoothing=0.2) == pytest.approx(0.5004, abs=1e-4)
+    assert best("least_squares", label_smoothing=0.1) == 0.0  # D can output 0.9 exactly
+    # Noise U[0.8, 0.9] and U[0, 0.1]: the best guesses are the means 0.85 and 0.05; least squares keeps the
+    # variance 0.1^2 / 12 of each side, halved.
+    assert best("non_saturating", 0.1, 0.1) == pytest.approx(h(0.85) + h(0.05))
+    assert best("least_squares", 0.1, 0.1) == pytest.approx(0.01 / 12)
+    # Half the targets flipped: D cannot tell real from fake targets, whatever it sees.
+    assert best("non_saturating", label_flip=0.5) == pytest.approx(2 * math.log(2))
+    assert best("least_squares", label_flip=0.5) == pytest.approx(0.25)
 
 
 def test_collapsed_samples_are_reported(tmp_path, tiny_config):
@@ -207,18 +279,18 @@ def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     logs = []
 
-    def start(index):
+    def start(index, **kill):
         # The cluster manager's part: start a worker, with the TF_CONFIG of its slot.
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         logs.append(tmp_path / f"worker{index}.{len(logs)}.log")
+        if kill:
+            return start_training(tmp_path / "run", run, logs[-1], dict(env, **kill), SELF_KILLING_CLI)
         return start_training(tmp_path / "run", run, logs[-1], env)
 
-    workers = [start(0), start(1)]
+    # Worker 1 dies at step 6, after its checkpoint; the chief has saved step 6 too, before its step 7 needs it.
+    workers = [start(0), start(1, KILL_AFTER_STEP="6")]
     try:
-        wait_for_checkpoint(tmp_path / "run", 6, workers)
-        workers[1].send_signal(signal.SIGKILL)
-        workers[1].wait(timeout=TIMEOUT)
-        killed_at = latest_step(tmp_path / "run")
+        assert workers[1].wait(timeout=TIMEOUT) == -signal.SIGKILL, logs[1].read_text()[-3000:]
         workers[1] = start(1)
         # The survivor's collectives fail when its peer goes; a cluster manager restarts whatever exits.
         deadline = time.time() + TIMEOUT
@@ -232,7 +304,7 @@ def test_a_killed_worker_restarts_and_the_job_finishes_from_the_last_checkpoint(
         for worker in workers:
             worker.kill()
     resumed = [re.search(r"Resumed from .*ckpt-(\d+) at step", log.read_text()) for log in logs[2:]]
-    assert resumed and all(match and int(match.group(1)) >= killed_at for match in resumed)
+    assert resumed and all(match and match.group(1) == "6" for match in resumed), [m and m.group(0) for m in resumed]
     single, _ = training.train(tiny_config("vanilla_ring8", *run[:-1]), tmp_path / "single", verbose=0)
     restored = restored_gan(tmp_path / "run", tiny_gan("vanilla_ring8", *run[:-1])[0])
     assert_same_weights(single, restored, rtol=1e-4, atol=1e-5)

@@ -115,3 +115,47 @@ def test_pack_must_divide_the_batch_and_suits_the_vanilla_family(tmp_path, tiny_
     with pytest.raises(config.ConfigError, match=r"model.pack \(2\) is an option of the vanilla family, not dcgan"):
         build.build_gan(config.load(paths.config_path("dcgan_digits"), ["model.pack=2"]), (8, 8, 1))
     assert not (tmp_path / "a" / "checkpoints").exists()
+
+
+def test_batch_norm_in_d_is_turned_off_under_a_gradient_penalty_or_r1(tmp_path, caplog):
+    # 16x16 digits: D has two stride-2 convolutions, the second followed by batch norm.
+    overrides = [
+        "runtime.jit_compile=false",
+        "model.channels=8",
+        "data.batch_size=32",
+        "data.num_examples=256",
+        "data.params={pad_to: 16}",
+        "train.steps=2",
+        "train.steps_per_epoch=2",
+        "health.enabled=false",
+    ]
+    cfg = config.load(paths.config_path("dcgan_digits"), overrides + ["train.r1=0.1"])
+
+    def batch_norms(gan):
+        return [layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+    gan, _ = training.train(cfg, tmp_path, verbose=0)
+    assert not batch_norms(gan)
+    assert config.load(str(tmp_path / "config.yaml")).model.batch_norm is False
+    assert any("model.batch_norm is turned off" in r.getMessage() for r in caplog.records)
+    cfg.train.steps = 4
+    assert int(training.train(cfg, tmp_path, verbose=0)[0].step.numpy()) == 4  # resumes with the resolved config
+    gp = config.load(paths.config_path("dcgan_digits"), ["train.gradient_penalty=10.0"])
+    assert not build.resolve(gp).model.batch_norm and gp.model.batch_norm  # a copy
+    plain = config.load(paths.config_path("dcgan_digits"))
+    assert build.resolve(plain) == plain
+    assert len(batch_norms(build.build_gan(plain, (16, 16, 1)))) == 1
+
+
+def test_packing_is_refused_with_a_gradient_penalty_or_r1(tmp_path, tiny_config):
+    for penalty in ["train.r1=0.1", "train.gradient_penalty=10.0"]:
+        key = penalty.split("=")[0]
+        with pytest.raises(
+            config.ConfigError,
+            match=rf"model\.pack \(2\) does not work with {key}: .* per "
+            rf"sample, not per pack\. Set model\.pack=1 or {key}=0\.",
+        ):
+            training.train(
+                tiny_config("vanilla_ring8", "train.steps=2", "model.pack=2", penalty), tmp_path / "run", verbose=0
+            )
+    assert not (tmp_path / "run").exists()

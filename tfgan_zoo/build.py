@@ -2,14 +2,40 @@
 configured optimizers, loss and tricks; and the config's data."""
 
 import contextlib
+import copy
 
 import keras
+from absl import logging
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import data, networks
 from tfgan_zoo.gan import GAN
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def resolve(config):
+    """A copy of `config` with the settings that follow from others, which `training.train` runs and records in the
+    workdir's `config.yaml`; a `ConfigError` for combinations that cannot train as asked.
+
+    Batch norm in D is turned off under a gradient penalty or R1: it makes each example's logit depend on the rest
+    of its batch, while both penalize per-example gradients of D (Gulrajani et al. 2017, section 4). PacGAN's packs
+    and the penalties do not mix yet: each sample gets its pack's logit, so the penalties would see per-sample
+    gradients (R1 `pack` times too large).
+    """
+    config = copy.deepcopy(config)
+    m, t = config.model, config.train
+    penalties = [key for key, weight in [("train.gradient_penalty", t.gradient_penalty), ("train.r1", t.r1)] if weight]
+    if m.pack > 1 and penalties:
+        raise config_lib.ConfigError(
+            f"model.pack ({m.pack}) does not work with {' or '.join(penalties)}: the penalties would be computed per "
+            f"sample, not per pack. Set model.pack=1 or {' and '.join(f'{key}=0' for key in penalties)}."
+        )
+    family = networks.FAMILIES.get(m.family)  # an unknown one is refused when the GAN is built
+    if penalties and m.batch_norm and family and "batch_norm" in family.options:
+        logging.warning("model.batch_norm is turned off: under %s the discriminator has no batch norm.", penalties[0])
+        m.batch_norm = False
+    return config
 
 
 def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):

@@ -11,6 +11,7 @@ import math
 import os
 import types
 import typing
+import uuid
 
 import yaml
 
@@ -95,7 +96,9 @@ class HealthConfig:
     """The training-health monitor, `tfgan_zoo.health.TrainingHealth`; NaN/Inf always stops a monitored run."""
 
     enabled: bool = True
-    d_loss_floor: float = 0.05  # D loss below this for `window` steps: "D is winning" (not for wasserstein)
+    # Margin above the best loss D can reach with its targets (H(1 - s) for label smoothing s): D's loss below
+    # the best plus this for `window` steps: "D is winning" (not for wasserstein).
+    d_loss_floor: float = 0.05
     window: int = 200
     min_diversity: float = 0.3  # recall of samples relative to real data's below this: "collapse"; 0 = off
 
@@ -298,7 +301,7 @@ def save(config, path):
 def write_atomically(path, data):
     """Writes `data` (str or bytes) to `path` through a temporary file beside it and a rename, so that a crash or
     a full disk leaves the previous file, never a truncated one."""
-    partial = f"{path}.partial"
+    partial = f"{path}.partial.{uuid.uuid4().hex}"  # unique: the workers of a multi-worker run write one file at once
     with open(partial, "wb" if isinstance(data, bytes) else "w") as f:
         f.write(data)
     os.replace(partial, path)

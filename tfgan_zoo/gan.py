@@ -38,19 +38,36 @@ def _global_mean(per_example):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, total)
 
 
-def _global_norm(gradients, optimizer):
+def _global_norm(gradients):
     """Norm of the gradient of the global batch: each replica holds its share, so they are summed first.
-    Gradients of a loss that `optimizer` scaled (mixed float16) are unscaled.
+    Sparse gradients (`tf.IndexedSlices` of embeddings) are densified, which sums the rows of repeated labels.
 
     Under replication this costs one all-reduce besides the optimizer's; on one device, none.
     """
+    gradients = [tf.convert_to_tensor(gradient) for gradient in gradients if gradient is not None]
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
         gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-    norm = tf.linalg.global_norm(gradients)
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        norm /= tf.cast(optimizer.dynamic_scale, norm.dtype)
-    return norm
+    return tf.linalg.global_norm(gradients)
+
+
+def _apply(optimizer, gradients, variables):
+    """Applies `gradients` of a loss that `optimizer` scaled; returns their global norm, unscaled, and 1.0 when
+    the update was skipped (else 0.0).
+
+    A `LossScaleOptimizer` (mixed float16) skips an update whose gradients overflowed and halves its scale, and
+    doubles the scale after `dynamic_growth_steps` good updates: normal dynamic loss scaling (Micikevicius et al.
+    2018), not divergence. A skipped update has no norm (0 is returned); the others are unscaled by the scale
+    of their step, read before `apply_gradients` changes it.
+    """
+    norm = _global_norm(gradients)
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer.apply_gradients(zip(gradients, variables))
+        return norm, tf.constant(0.0)
+    scale = tf.convert_to_tensor(optimizer.dynamic_scale)
+    optimizer.apply_gradients(zip(gradients, variables))
+    finite = tf.math.is_finite(norm)  # what the optimizer checks before it applies an update
+    return tf.where(finite, norm / scale, 0.0), 1.0 - tf.cast(finite, tf.float32)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
@@ -188,13 +205,25 @@ class GAN(sampling.Sampler, keras.Model):
         self.class_loss_weight = float(class_loss_weight)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-        names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
+        names = [
+            "d_loss",
+            "g_loss",
+            "d_real",
+            "d_fake",
+            "d_real_accuracy",
+            "d_fake_accuracy",
+            "d_grad_norm",
+            "g_grad_norm",
+        ]
         names += [
             name for name, weight in [("gradient_penalty", gradient_penalty), ("r1", r1), ("drift", drift)] if weight
         ]
         if len(self.discriminator.outputs) == 2:
             names.append("class_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        if any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (d_optimizer, g_optimizer)):
+            # Updates of D and G skipped by loss scaling since the epoch began.
+            self.trackers["loss_scale_skips"] = keras.metrics.Sum(name="loss_scale_skips")
 
     @property
     def metrics(self):
@@ -323,15 +352,17 @@ class GAN(sampling.Sampler, keras.Model):
                 per_example += weight * values
             loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        norm, skipped = _apply(self.d_optimizer, tape.gradient(loss, variables), variables)
         return {
             "d_loss": _global_mean(per_example),
             "d_real": _global_mean(real_logits),
             "d_fake": _global_mean(fake_logits),
-            "d_grad_norm": _global_norm(gradients, self.d_optimizer),
+            # The fractions of real and fake inputs D judges rightly.
+            "d_real_accuracy": _global_mean(real_logits > self.gan_loss.boundary),
+            "d_fake_accuracy": _global_mean(fake_logits < self.gan_loss.boundary),
+            "d_grad_norm": norm,
             **{name: _global_mean(values) for name, (_, values) in terms.items()},
-        }
+        }, skipped
 
     def _generator_step(self, batch, labels, conditions):
         z = _global_slice(self.latent, batch, self._seed(_GENERATOR_LATENT))
@@ -344,12 +375,11 @@ class GAN(sampling.Sampler, keras.Model):
                 per_example += self.class_loss_weight * losses.classification_loss(fake_classes, labels)
             loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         variables = self.generator.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.g_optimizer.apply_gradients(zip(gradients, variables))
-        return {"g_loss": _global_mean(per_example), "g_grad_norm": _global_norm(gradients, self.g_optimizer)}
+        norm, skipped = _apply(self.g_optimizer, tape.gradient(loss, variables), variables)
+        return {"g_loss": _global_mean(per_example), "g_grad_norm": norm}, skipped
 
     def _update_ema(self):
-        # Warm-up (as in Karras et al.'s StyleGAN code) so the average tracks early training.
+        # Warm-up so the average tracks early training: the num_updates rule of tf.train.ExponentialMovingAverage.
         step = tf.cast(self.step, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         # The EMA copy is frozen (all its weights are non-trainable), so pair the weights by position.
@@ -377,17 +407,24 @@ class GAN(sampling.Sampler, keras.Model):
             return tf.unstack(tf.reshape(tensor, [-1, self.d_steps, *tensor.shape[1:]]), axis=1)
 
         condition_slices = [dict(zip(conditions, values)) for values in zip(*map(d_slices, conditions.values()))]
+        skips = 0.0
         for i, (real_i, labels_i, conditions_i) in enumerate(
             zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)
         ):
             # The metrics report the last discriminator step of each train step.
-            logs = self._discriminator_step(real_i, labels_i, conditions_i, i)
-        logs.update(self._generator_step(real_i.shape[0], labels_i, conditions_i))
+            logs, d_skipped = self._discriminator_step(real_i, labels_i, conditions_i, i)
+            skips += d_skipped
+        g_logs, g_skipped = self._generator_step(real_i.shape[0], labels_i, conditions_i)
+        logs.update(g_logs)
+        if "loss_scale_skips" in self.trackers:
+            logs["loss_scale_skips"] = skips + g_skipped
         if self.ema_generator is not None:
             self._update_ema()
         self.step.assign_add(1)
+        # A skipped update has no gradient norm, so it is left out of the norm's average.
+        weights = {"d_grad_norm": 1.0 - d_skipped, "g_grad_norm": 1.0 - g_skipped}
         for name, value in logs.items():
-            self.trackers[name].update_state(value)
+            self.trackers[name].update_state(value, sample_weight=weights.get(name))
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
         if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
             # Keras reduces the step outputs of multi-worker runs along axis 0, which scalars lack;

@@ -1,6 +1,8 @@
 """The health of a training run: stop on NaN/Inf with the last good checkpoint restored, warn when D wins or samples
 collapse. `training.train` adds `TrainingHealth` to every run, configured by the `health` section of the config."""
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -13,14 +15,42 @@ class TrainingDiverged(FloatingPointError):
     """Raised by `training.train` when a loss or a weight became NaN or Inf; the run is rolled back."""
 
 
+def _binary_entropy(p):
+    return -sum(q * math.log(q) for q in (p, 1 - p) if q > 0)
+
+
+def best_discriminator_loss(loss, label_smoothing=0.0, label_noise=0.0, label_flip=0.0):
+    """The smallest mean D loss that `loss` reaches with the targets of `GAN.discriminator_targets`; None for
+    the Wasserstein loss, which has no floor.
+
+    Noise and flips are drawn independently of the examples, so D does best predicting each side's mean target
+    m: the cross-entropy of the minimax and non-saturating losses then costs the binary entropy H(m) per side
+    (H(0.9) = 0.325 with one-sided label smoothing 0.1, Salimans et al. 2016), least squares half the targets'
+    variance (0 for fixed targets), hinge nothing.
+    """
+    if loss == "wasserstein":
+        return None
+    if loss == "hinge":
+        return 0.0
+    s, w, f = label_smoothing, label_noise, label_flip
+    # (mean, second moment) of the unflipped targets: real U[1 - s - w, 1 - s], fake U[0, w].
+    real, fake = (1 - s - w / 2, (1 - s - w / 2) ** 2 + w * w / 12), (w / 2, w * w / 3)
+    sides = [[(1 - f) * a + f * b for a, b in zip(real, fake)], [(1 - f) * b + f * a for a, b in zip(real, fake)]]
+    if loss == "least_squares":
+        return sum(0.5 * (second - mean**2) for mean, second in sides)
+    return sum(_binary_entropy(mean) for mean, _ in sides)
+
+
 class TrainingHealth(keras.callbacks.Callback):
     """Watches a GAN during `fit`; every finding goes to the log and, as text, to TensorBoard under `logdir`.
 
     - A loss, gradient norm or weight that is NaN or Inf stops training and calls `restore` (which loads the last
       good checkpoint and returns its path): place this callback before the checkpoint saver, so that nothing
-      non-finite reaches the disk. `failure` then holds the message.
-    - A discriminator loss below `d_loss_floor` for `window` consecutive steps warns that D is winning. Not for
-      the Wasserstein loss, whose critic loss has no floor.
+      non-finite reaches the disk. `failure` then holds the message. An update that float16 loss scaling skips
+      is no divergence: `GAN` counts it in `loss_scale_skips` and leaves it out of the gradient norms.
+    - A discriminator loss less than `d_loss_floor` above the best it can reach with its targets
+      (`best_discriminator_loss`) for `window` consecutive steps warns that D is winning. Not for the
+      Wasserstein loss, whose critic loss has no floor.
     - At each epoch end, `diversity` is added to the logs: the recall (Kynkäänniemi et al. 2019) of
       `num_samples` samples against real data, relative to the recall of real data against real data.
       Below `min_diversity` while the samples' precision exceeds their recall (they are near the data but
@@ -31,12 +61,27 @@ class TrainingHealth(keras.callbacks.Callback):
         restore: callable that restores the last good checkpoint and returns its path (None if none).
         real: real examples, at least `2 * num_samples` of them for an unbiased reference.
         loss: the GAN loss name.
+        label_smoothing, label_noise, label_flip: D's targets, as `GAN.compile` takes them.
     """
 
-    def __init__(self, logdir, restore, real, loss, d_loss_floor=0.05, window=200, min_diversity=0.3, num_samples=1000):
+    def __init__(
+        self,
+        logdir,
+        restore,
+        real,
+        loss,
+        d_loss_floor=0.05,
+        window=200,
+        min_diversity=0.3,
+        num_samples=1000,
+        label_smoothing=0.0,
+        label_noise=0.0,
+        label_flip=0.0,
+    ):
         super().__init__()
         self.restore, self.loss = restore, loss
         self.d_loss_floor, self.window, self.min_diversity = d_loss_floor, window, min_diversity
+        self.best_d_loss = best_discriminator_loss(loss, label_smoothing, label_noise, label_flip)
         self.writer = tf.summary.create_file_writer(logdir)
         self.num_samples = min(num_samples, len(real) // 2)
         flat = np.asarray(real, np.float32).reshape(len(real), -1)
@@ -68,7 +113,7 @@ class TrainingHealth(keras.callbacks.Callback):
             bad.append("a weight")
         if bad:
             self._stop(step, bad)
-        elif self.loss != "wasserstein" and "d_loss" in logs:
+        elif self.best_d_loss is not None and "d_loss" in logs:
             self._watch_discriminator(step, float(np.mean(logs["d_loss"])))
 
     def _stop(self, step, bad):
@@ -92,11 +137,13 @@ class TrainingHealth(keras.callbacks.Callback):
     def _watch_discriminator(self, step, d_loss):
         # The logged loss is the mean since the epoch began, so a lasting low value, not one lucky batch, counts.
         # One warning per stretch of low loss.
-        self._low_d_loss_steps = self._low_d_loss_steps + 1 if d_loss < self.d_loss_floor else 0
+        limit = self.best_d_loss + self.d_loss_floor
+        self._low_d_loss_steps = self._low_d_loss_steps + 1 if d_loss < limit else 0
         if self._low_d_loss_steps == self.window:
             self.report(
-                f"Step {step}: the discriminator is winning: its loss has stayed below {self.d_loss_floor} for "
-                f"{self.window} steps, so the generator's gradients vanish. Likely causes: D learns much faster "
+                f"Step {step}: the discriminator is winning: its loss has stayed below {limit:.3g} (within "
+                f"{self.d_loss_floor} of the {self.best_d_loss:.3g} its targets allow) for {self.window} steps, "
+                "so the generator's gradients vanish. Likely causes: D learns much faster "
                 "than G, or real and generated samples barely overlap. Helps: one-sided label smoothing "
                 "(train.label_smoothing=0.1), instance noise (train.instance_noise=0.1), fewer D steps per G step "
                 "(train.d_steps), a lower D learning rate (train.d_learning_rate).",

@@ -6,15 +6,16 @@ losses correct under `tf.distribute` replication. Targets for the discriminator'
 terms are arguments so that label smoothing, noisy and flipped labels are options of the caller.
 
 Losses are registered by name; `get(name)` returns a `GANLoss`: its discriminator and generator functions,
-and whether the discriminator side takes targets. A loss of your own is any object with such `discriminator`
-and `generator` functions (and `uses_targets`, default false): `GAN.compile(loss=...)` takes it as it is.
+whether the discriminator side takes targets, and the output value between D's verdicts "real" (above) and
+"fake" (below). A loss of your own is any object with such `discriminator` and `generator` functions (and
+`uses_targets`, default false, and `boundary`, default 0): `GAN.compile(loss=...)` takes it as it is.
 """
 
 import collections
 
 import tensorflow as tf
 
-GANLoss = collections.namedtuple("GANLoss", ["discriminator", "generator", "uses_targets"])
+GANLoss = collections.namedtuple("GANLoss", ["discriminator", "generator", "uses_targets", "boundary"], defaults=[0.0])
 
 
 def _per_example(values):
@@ -137,7 +138,7 @@ _LOSSES = {
     "non_saturating": GANLoss(minimax_discriminator_loss, non_saturating_generator_loss, True),
     "wasserstein": GANLoss(wasserstein_discriminator_loss, wasserstein_generator_loss, False),
     "hinge": GANLoss(hinge_discriminator_loss, wasserstein_generator_loss, False),
-    "least_squares": GANLoss(least_squares_discriminator_loss, least_squares_generator_loss, True),
+    "least_squares": GANLoss(least_squares_discriminator_loss, least_squares_generator_loss, True, 0.5),
 }
 
 NAMES = tuple(_LOSSES)
@@ -155,4 +156,9 @@ def get(loss):
             f"A GAN loss is a name in {', '.join(NAMES)} or an object with discriminator(real_logits, "
             f"fake_logits) and generator(fake_logits) functions; got {loss!r}."
         )
-    return GANLoss(loss.discriminator, loss.generator, bool(getattr(loss, "uses_targets", False)))
+    return GANLoss(
+        loss.discriminator,
+        loss.generator,
+        bool(getattr(loss, "uses_targets", False)),
+        float(getattr(loss, "boundary", 0.0)),
+    )

@@ -68,6 +68,7 @@ def train(
     `worker_<index>/`. A run killed at any point resumes from its last checkpoint (mid-epoch included) to the
     weights of an uninterrupted run. Raises `health.TrainingDiverged` when the health monitor stops a run.
     """
+    config = build.resolve(config)
     t = config.train
     if t.steps % t.steps_per_epoch:
         raise config_lib.ConfigError(
@@ -141,6 +142,9 @@ def _fit(config, workdir, gan, source, checkpoint, run_checkpoints, start, resto
             h.window,
             h.min_diversity,
             config.eval.num_samples,
+            t.label_smoothing,
+            t.label_noise,
+            t.label_flip,
         )
     run_callbacks = [monitor] if monitor else []
     if "centers" in source.metadata:

@@ -101,6 +101,7 @@ def discriminator(
         conditioning,
         functools.partial(layers.dense, spectral_norm=spectral_norm),
         conditions,
+        spectral_norm,
     )
     return keras.Model(inputs, outputs, name=name)
 

@@ -94,8 +94,8 @@ def discriminator(
 ):
     """images (+ label) -> one logit per image (and class logits with `acgan`).
 
-    Batch norm is off by default where a gradient penalty is used: it makes each example's output
-    depend on the batch, which the per-example penalty assumes it does not.
+    `build.resolve` turns batch norm off under a gradient penalty or R1: it makes each example's output
+    depend on the batch, which the per-example penalties assume it does not.
     """
     check_options(conditioning)
     size, steps = start_size(image_shape[0])
@@ -117,6 +117,7 @@ def discriminator(
         num_classes,
         conditioning,
         functools.partial(layers.dense, spectral_norm=spectral_norm),
+        spectral_norm=spectral_norm,
     )
     return keras.Model(inputs, outputs, name=name)
 
@@ -191,13 +192,14 @@ def conditioned_images(images, num_classes, conditioning, num_conditions=0):
     return _with_conditions(images, label, conditions), label, conditions, h
 
 
-def conditioned_outputs(features, label, num_classes, conditioning, dense, conditions=None):
+def conditioned_outputs(features, label, num_classes, conditioning, dense, conditions=None, spectral_norm=False):
     """D's outputs from its final features: one logit, plus the inner product of the label's embedding (and of
     a projection of the `conditions`) with the features (`projection`) or a second head of class logits
-    (`acgan`). `dense(units, name=None)` makes D's dense layers."""
+    (`acgan`). `dense(units, name=None)` makes D's dense layers; `spectral_norm` normalises the label's
+    embedding as well, as Miyato & Koyama's code does."""
     logits = keras.layers.Reshape(())(dense(1)(features))
     if num_classes and conditioning == "projection":
-        embedded = keras.layers.Embedding(num_classes, features.shape[-1])(label)
+        embedded = layers.embedding(num_classes, features.shape[-1], spectral_norm)(label)
         logits = keras.layers.Add()([logits, keras.layers.Dot(axes=1)([embedded, features])[:, 0]])
     if conditions is not None and conditioning == "projection":
         projected = dense(features.shape[-1])(conditions)

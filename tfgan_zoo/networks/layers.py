@@ -112,6 +112,24 @@ def _spectral(layer, spectral_norm):
     return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
 
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class SpectralEmbedding(keras.layers.SpectralNormalization):
+    """A spectrally normalised `Embedding`, as the class embedding of Miyato & Koyama's projection discriminator.
+
+    Keras' wrapper casts its output to its inputs' dtype, which turns the vectors of integer labels into integers;
+    the labels go in as floats instead, which the Embedding casts back.
+    """
+
+    def call(self, inputs, training=False):
+        return super().call(ops.cast(inputs, "float32"), training=training)
+
+
+def embedding(input_dim, output_dim, spectral_norm=False, **kwargs):
+    """An Embedding layer, spectrally normalised when asked."""
+    layer = keras.layers.Embedding(input_dim, output_dim, **kwargs)
+    return SpectralEmbedding(layer) if spectral_norm else layer
+
+
 def dense(units, spectral_norm=False, **kwargs):
     """A Dense layer, spectrally normalised when asked."""
     return _spectral(keras.layers.Dense(units, **kwargs), spectral_norm)
