@@ -96,6 +96,14 @@ def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command)
     result = run(*command, "--model", str(conditional_workdir), "--output", str(output))
     assert result.returncode == 0, result.stderr
     assert output.read_bytes().startswith(b"\x89PNG")
+    # One row per class of 10: 20 samples are drawn as asked, 64 would be 60, and the CLI says so.
+    assert "Drawing" not in result.stdout
+
+
+def test_a_grid_of_classes_says_when_it_cannot_draw_num(run_cli, conditional_workdir, tmp_path):
+    status, out, err = run_cli("sample", "--model", conditional_workdir, "--num", "64", "--output", tmp_path / "g.png")
+    assert status == 0, err
+    assert "Drawing 60 samples, not 64: one row of 6 per class of 10." in out
 
 
 @pytest.mark.parametrize(
@@ -173,5 +181,6 @@ def test_export_then_sample_and_list_the_entry_by_name(conditional_workdir, tmp_
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
     result = run("list", models=models)
-    shipped = result.stdout.split("Shipped generators")[1].split("Evaluators")[0]
-    assert "cgan_tiny" in shipped and "conditional" in shipped and "not evaluated" in shipped
+    shipped = result.stdout.split("Generators")[1].split("Evaluators")[0]
+    (row,) = [line for line in shipped.splitlines() if "cgan_tiny" in line]
+    assert "conditional" in row and "not evaluated" in row and row.endswith("$TFGAN_ZOO_MODELS")

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_zoo import config, evaluation, export, paths, plots, signatures, training, zoo
+from tfgan_zoo import GAN, config, evaluation, export, paths, plots, signatures, training, zoo
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["train.steps=2", "train.steps_per_epoch=1", "runtime.jit_compile=false", "data.num_examples=256"]
@@ -121,6 +121,25 @@ def check_entry(entry):
     for version in paths.versions(entry):  # each version says how it was trained
         assert config.load(str(paths.version_config(entry, version))).name
     assert "golden ok" in run(sys.executable, "-c", FRESH_PROCESS_CHECK, entry.resolve(), cwd=entry)
+    if card.get("keras_file"):
+        check_fine_tuning_copy(entry, card)
+
+
+def check_fine_tuning_copy(entry, card):
+    """`GAN.from_preset` of the entry's lean gan.keras, of the card's version, gives the golden outputs (cropped and
+    clipped as the export's signatures do for runs on padded images)."""
+    assert card["keras_file_version"] == card["version"]
+    golden = json.loads((entry / "golden.json").read_text())
+    gan = GAN.from_preset(entry)
+    inputs = {name: np.asarray(value) for name, value in golden["inputs"].items()}
+    z, labels = inputs.pop("z").astype(np.float32), inputs.pop("label", None)
+    x = np.asarray(gan.generate(z, labels, {name: v.astype(np.float32) for name, v in inputs.items()} or None))
+    if x.shape[1:] != tuple(card["sample_shape"]):  # a run on padded images, centred (`data.pad`)
+        height, width = card["sample_shape"][:2]
+        top, left = (x.shape[1] - height) // 2, (x.shape[2] - width) // 2
+        x = x[:, top : top + height, left : left + width]
+    x = np.clip(x, *card["value_range"]) if card["value_range"] else x
+    np.testing.assert_allclose(x.reshape(len(x), -1)[:, golden["positions"]], golden["values"], atol=1e-4)
 
 
 def test_a_conditional_export_meets_the_contract(conditional):
@@ -180,10 +199,10 @@ def test_load_pretrained_samples_what_the_gan_samples(request, fixture, labels):
 def test_an_entry_loads_by_name_from_the_models_directory(points, monkeypatch):
     _, entry = points
     monkeypatch.setenv("TFGAN_ZOO_MODELS", str(entry.parent))
-    assert paths.shipped_entries() == [entry]
+    assert paths.entries()["ring_tiny"] == ("$TFGAN_ZOO_MODELS", entry)
     assert zoo.load_pretrained("ring_tiny").sample(5, seed=1).shape == (5, 2)
-    ((name, family, dataset, version, metrics),) = zoo.describe_entries()
-    assert (name, family, dataset, version, metrics) == ("ring_tiny", "vanilla", "ring8", 1, "not evaluated")
+    (row,) = [row for row in zoo.describe_entries() if row[0] == "ring_tiny"]
+    assert row == ("ring_tiny", "vanilla", "ring8", 1, "not evaluated", "$TFGAN_ZOO_MODELS")
     card = json.loads((entry / "model_card.json").read_text())
     assert card["value_range"] is None and contract_signatures(card).keys() == {"serving_default"}
 
@@ -198,7 +217,7 @@ def test_evaluating_an_entry_fills_its_card_readme_and_listing(points, tmp_path,
     assert card["metrics"]["values"] == report["values"] and "modes_covered" in report["values"]
     assert "real_floor" in (entry / "README.md").read_text() and (entry / "evaluation.json").exists()
     monkeypatch.setenv("TFGAN_ZOO_MODELS", str(tmp_path))
-    assert "modes_covered" in zoo.describe_entries()[0][-1]
+    assert "modes_covered" in dict((row[0], row[4]) for row in zoo.describe_entries())["ring_tiny"]
 
 
 def test_labels_are_checked_in_python_and_in_the_signature(conditional):
@@ -278,7 +297,7 @@ def test_a_missing_entry_names_the_place_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("TFGAN_ZOO_MODELS", str(tmp_path))
     with pytest.raises(
         FileNotFoundError,
-        match=rf"No trained model at 'nope'.*shipped in {tmp_path}: none yet.*"
+        match=rf"No trained model at 'nope'.*known: .*dcgan_fashion_mnist.*searched \$TFGAN_ZOO_MODELS={tmp_path}.*"
         r"tfgan-zoo export --workdir DIR",
     ):
         zoo.load_pretrained("nope")

@@ -5,7 +5,17 @@ zoo's `.keras` files. `load_pretrained("dcgan_fashion_mnist")` loads a shipped g
 (`training`, `data`, `config`, `metrics`, ...) are attributes of the package.
 """
 
+import os
+import pathlib
+import sys
+
 __version__ = "0.1.0"  # the one place of the package's version (setup.cfg reads it)
+
+# The command line starts quietly: TensorFlow's C++ start-up lines (oneDNN, CUDA drivers, cuInit, XLA) tell its
+# user nothing to act on, and they must be silenced before TensorFlow loads. A TF_CPP_MIN_LOG_LEVEL of one's own
+# wins; the library imported from Python keeps TensorFlow's defaults.
+if sys.argv and pathlib.Path(sys.argv[0]).stem == "tfgan-zoo":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tfgan_zoo import (  # noqa: E402
     build,

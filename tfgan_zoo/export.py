@@ -7,8 +7,8 @@ An entry `saved_models/<entry>/` is a TF Serving model base path:
     model_card.json    what the generator is, how it was trained, its metrics (filled by `tfgan-zoo evaluate`)
     README.md          the same card, for people
     golden.json        a fixed z and the newest version's outputs for it: the regression test's reference
-    gan.keras          the newest version's whole GAN (discriminator and optimizer state included) for fine-tuning,
-                       when small; the card's `keras_file_version` names its version
+    gan.keras          the newest version's whole GAN for fine-tuning (`GAN.from_preset`), when small: G, EMA G and D
+                       without optimizer state (half the size); the card's `keras_file_version` names its version
 """
 
 import pathlib
@@ -21,7 +21,6 @@ from tfgan_zoo import cards, paths, provenance, signatures, workdirs, zoo
 from tfgan_zoo import config as config_lib
 
 GOLDEN_FILE = "golden.json"
-KERAS_FILE = "gan.keras"
 # Above this the fine-tuning copy would bloat the repository; the checkpoints in the workdir remain.
 KERAS_SIZE_LIMIT = 20 * 2**20
 GOLDEN_SEED, GOLDEN_NUM, GOLDEN_VALUES = 1234, 4, 16
@@ -57,8 +56,8 @@ def export(workdir, output, checkpoint=None):
     config_lib.save(config, config_path)
     staging.rename(output / str(version))
 
-    keras_path = output / KERAS_FILE
-    gan.save(keras_path)
+    keras_path = output / paths.KERAS_FILE
+    gan.save(keras_path, include_optimizer=False)  # fine-tuning starts fresh optimizers; the wheel stays small
     if keras_path.stat().st_size > KERAS_SIZE_LIMIT:
         keras_path.unlink()
     card = {
@@ -88,7 +87,7 @@ def export(workdir, output, checkpoint=None):
         "version": version,
         "latent_distribution": gan.latent_distribution,
         "class_names": list(source.metadata.get("class_names", ())),
-        "keras_file": KERAS_FILE if keras_path.exists() else None,
+        "keras_file": paths.KERAS_FILE if keras_path.exists() else None,
         "keras_file_version": version if keras_path.exists() else None,
         "tensorflow": tf.__version__,
         "notes": previous.get("notes", ""),  # the maintainers' words (e.g. a scaled-down schedule), kept across exports
