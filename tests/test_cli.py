@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tfgan_zoo import console
+
 CLI = [sys.executable, "-m", "tfgan_zoo.cli"]
 
 
@@ -13,6 +15,22 @@ def run(*args, cwd=None, models=None):
     """Runs the CLI; `models` stands in for the repository's saved_models/."""
     env = {**os.environ, "TFGAN_ZOO_MODELS": str(models)} if models else None
     return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def test_the_command_line_drops_only_tensorflow_lines_a_user_cannot_act_on():
+    dropped = [
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        b"I0000 00:00:1796162834.552381   25351 port.cc:153] oneDNN custom operations are on.\n",
+        b"E0000 00:00:1796162839.965977   25351 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n",
+        b"W0000 00:00:1796162841.836362   25445 assert_op.cc:39] Ignoring Assert operator assert_non_negative\n",
+        b"To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow\n",
+    ]
+    kept = [
+        b"I1201 22:07:19.975301 140012513303424 training.py:88] Training vanilla_ring8 on ring8.\n",
+        b"E0000 00:00:1796162839.965977   25351 bfc_allocator.cc:10] Allocator ran out of memory\n",
+        b"tfgan-zoo train: No zoo config named 'nope'\n",
+    ]
+    assert [line for line in dropped + kept if not console.NOISE.match(line)] == kept
 
 
 def test_list_shows_the_zoo_configs_and_the_evaluators_apart():

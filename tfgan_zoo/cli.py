@@ -1,5 +1,6 @@
 """The `tfgan-zoo` command line: `train`, `evaluate`, `export`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
+import logging
 import os
 import pathlib
 import sys
@@ -205,7 +206,8 @@ COMMANDS = {
 
 
 def main(argv):
-    tf.get_logger().setLevel("WARNING")  # not every checkpoint's "Sharding callback duration" line
+    # TensorFlow's checkpoint saver logs one "Sharding callback duration" line per checkpoint through absl.
+    logging.getLogger("absl").addFilter(lambda record: not record.getMessage().startswith("Sharding callback"))
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(
             USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else "")
