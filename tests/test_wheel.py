@@ -64,35 +64,13 @@ def test_the_installed_wheel_holds_the_whole_zoo(installed):
     for name in [*paths.config_names(), *ENTRIES, *paths.evaluators()]:
         assert rows.get(name) == "packaged", listing.stdout
 
-    trained = run(
-        run.bin / "tfgan-zoo",
-        "train",
-        "--config",
-        "vanilla_ring8",
-        "--set",
-        "train.steps=2",
-        "--set",
-        "train.steps_per_epoch=1",
-        "--set",
-        "runtime.jit_compile=false",
-        "--verbose",
-        "0",
-    )
+    tiny = "--set train.steps=2 --set train.steps_per_epoch=1 --set runtime.jit_compile=false".split()
+    trained = run(run.bin / "tfgan-zoo", "train", "--config", "vanilla_ring8", *tiny, "--verbose", "0")
     assert (run.home / "runs" / "vanilla_ring8" / "samples.png").exists(), trained.stdout
     assert "Sharding callback duration" not in trained.stderr
 
     # Offline without a TFDS copy of CIFAR-10, the clear no-data message (where it can be had, the step runs).
-    no_data = run(
-        run.bin / "tfgan-zoo",
-        "train",
-        "--config",
-        "dcgan_cifar10",
-        "--set",
-        "train.steps=1",
-        "--set",
-        "train.steps_per_epoch=1",
-        check=False,
-    )
+    no_data = run(run.bin / "tfgan-zoo", "train", "--config", "dcgan_cifar10", *tiny, check=False)
     if no_data.returncode:
         assert "Could not load data source 'cifar10'" in no_data.stderr and "Traceback" not in no_data.stderr
 

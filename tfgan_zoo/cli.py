@@ -206,8 +206,6 @@ COMMANDS = {
 
 
 def main(argv):
-    # TensorFlow's checkpoint saver logs one "Sharding callback duration" line per checkpoint through absl.
-    logging.getLogger("absl").addFilter(lambda record: not record.getMessage().startswith("Sharding callback"))
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(
             USAGE + (f"\nunknown command or extra arguments: {' '.join(argv[1:])}" if argv[1:] else "")
@@ -225,6 +223,11 @@ def main(argv):
 
 
 def run():
+    # TensorFlow's info lines on its own workings (per checkpoint, per SavedModel), on its logger and through absl;
+    # the zoo's own info lines stay.
+    tf.get_logger().setLevel("WARNING")
+    tensorflow = os.path.dirname(tf.__file__)
+    logging.getLogger("absl").addFilter(lambda r: r.levelno > logging.INFO or not r.pathname.startswith(tensorflow))
     app.run(main)
 
 
