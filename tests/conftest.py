@@ -5,6 +5,7 @@ They are fixtures, not importable helpers, so that no test module imports anothe
 `contract.py`, is also a script, because the contract is checked in a process that never imports tfgan_zoo.
 """
 
+import json
 import pathlib
 import socket
 import subprocess
@@ -167,21 +168,42 @@ def free_ports():
 @pytest.fixture(scope="session")
 def check_entry():
     """`check_entry(entry, fresh_process=True)`: asserts the serving contract of an exported entry (`contract.py`)
-    in a Python process that imports only TensorFlow, as TF Serving's users load it; `fresh_process=False`
-    checks the same in this process, a TensorFlow start faster."""
+    in a Python process that imports only TensorFlow, as TF Serving's users load it (`fresh_process=False`
+    checks the same in this process, a TensorFlow start faster), and that its fine-tuning copy, when it has one,
+    is the card's version and gives the golden outputs."""
 
     def check(entry, fresh_process=True):
         entry = pathlib.Path(entry).resolve()
-        if not fresh_process:
+        if fresh_process:
+            result = subprocess.run(
+                [sys.executable, contract.__file__, str(entry)], capture_output=True, text=True, timeout=300, cwd=entry
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert "contract ok" in result.stdout
+        else:
             contract.check(entry)
-            return
-        result = subprocess.run(
-            [sys.executable, contract.__file__, str(entry)], capture_output=True, text=True, timeout=300, cwd=entry
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert "contract ok" in result.stdout
+        card = json.loads((entry / paths.CARD_FILE).read_text())
+        if card.get("keras_file"):
+            check_fine_tuning_copy(entry, card)
 
     return check
+
+
+def check_fine_tuning_copy(entry, card):
+    """`GAN.from_preset` of the entry's lean gan.keras, of the card's version, gives the golden outputs (cropped and
+    clipped as the export's signatures do for runs on padded images)."""
+    assert card["keras_file_version"] == card["version"]
+    golden = json.loads((entry / "golden.json").read_text())
+    gan = GAN.from_preset(entry)
+    inputs = {name: np.asarray(value) for name, value in golden["inputs"].items()}
+    z, labels = inputs.pop("z").astype(np.float32), inputs.pop("label", None)
+    x = np.asarray(gan.generate(z, labels, {name: v.astype(np.float32) for name, v in inputs.items()} or None))
+    if x.shape[1:] != tuple(card["sample_shape"]):  # a run on padded images, centred (`data.pad`)
+        height, width = card["sample_shape"][:2]
+        top, left = (x.shape[1] - height) // 2, (x.shape[2] - width) // 2
+        x = x[:, top : top + height, left : left + width]
+    x = np.clip(x, *card["value_range"]) if card["value_range"] else x
+    np.testing.assert_allclose(x.reshape(len(x), -1)[:, golden["positions"]], golden["values"], atol=1e-4)
 
 
 @pytest.fixture

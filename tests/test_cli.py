@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tfgan_zoo import console
+
 CLI = [sys.executable, "-m", "tfgan_zoo.cli"]
 
 
@@ -13,6 +15,22 @@ def run(*args, cwd=None, models=None):
     """Runs the CLI; `models` stands in for the repository's saved_models/."""
     env = {**os.environ, "TFGAN_ZOO_MODELS": str(models)} if models else None
     return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def test_the_command_line_drops_only_tensorflow_lines_a_user_cannot_act_on():
+    dropped = [
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        b"I0000 00:00:1796162834.552381   25351 port.cc:153] oneDNN custom operations are on.\n",
+        b"E0000 00:00:1796162839.965977   25351 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n",
+        b"W0000 00:00:1796162841.836362   25445 assert_op.cc:39] Ignoring Assert operator assert_non_negative\n",
+        b"To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow\n",
+    ]
+    kept = [
+        b"I1201 22:07:19.975301 140012513303424 training.py:88] Training vanilla_ring8 on ring8.\n",
+        b"E0000 00:00:1796162839.965977   25351 bfc_allocator.cc:10] Allocator ran out of memory\n",
+        b"tfgan-zoo train: No zoo config named 'nope'\n",
+    ]
+    assert [line for line in dropped + kept if not console.NOISE.match(line)] == kept
 
 
 def test_list_shows_the_zoo_configs_and_the_evaluators_apart():
@@ -96,6 +114,14 @@ def test_pictures_of_a_conditional_model(conditional_workdir, tmp_path, command)
     result = run(*command, "--model", str(conditional_workdir), "--output", str(output))
     assert result.returncode == 0, result.stderr
     assert output.read_bytes().startswith(b"\x89PNG")
+    # One row per class of 10: 20 samples are drawn as asked, 64 would be 60, and the CLI says so.
+    assert "Drawing" not in result.stdout
+
+
+def test_a_grid_of_classes_says_when_it_cannot_draw_num(run_cli, conditional_workdir, tmp_path):
+    status, out, err = run_cli("sample", "--model", conditional_workdir, "--num", "64", "--output", tmp_path / "g.png")
+    assert status == 0, err
+    assert "Drawing 60 samples, not 64: one row of 6 per class of 10." in out
 
 
 @pytest.mark.parametrize(
@@ -173,5 +199,6 @@ def test_export_then_sample_and_list_the_entry_by_name(conditional_workdir, tmp_
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
     result = run("list", models=models)
-    shipped = result.stdout.split("Shipped generators")[1].split("Evaluators")[0]
-    assert "cgan_tiny" in shipped and "conditional" in shipped and "not evaluated" in shipped
+    shipped = result.stdout.split("Generators")[1].split("Evaluators")[0]
+    (row,) = [line for line in shipped.splitlines() if "cgan_tiny" in line]
+    assert "conditional" in row and "not evaluated" in row and row.endswith("$TFGAN_ZOO_MODELS")

@@ -189,7 +189,7 @@ def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
 
 
 def test_the_shipped_entry_tracks_the_requested_period():
-    entry = paths.models_dir() / "cgan_lightcurves"
+    entry = paths.resolve("cgan_lightcurves")
     if not entry.exists():
         pytest.skip("saved_models/cgan_lightcurves is not exported")
     model = zoo.load_pretrained(str(entry))

@@ -262,6 +262,8 @@ def test_collapsed_samples_are_reported(tmp_path, tiny_config):
     assert logs["diversity"] < 0.3
     assert len(monitor.findings) == 1 and "mode collapse" in monitor.findings[0]
     assert "model.minibatch_stddev" in monitor.findings[0]
+    # D already has minibatch discrimination (vanilla_ring8's config): not advised again.
+    assert cfg.model.minibatch_discrimination and "model.minibatch_discrimination" not in monitor.findings[0]
 
 
 @pytest.mark.slow  # about 100 s: five process starts and a collective timeout

@@ -7,6 +7,7 @@ reproduces it), and its metrics next to reference rows (`tfgan-zoo evaluate` fil
 
 import json
 import math
+import pathlib
 
 from tfgan_zoo import config, paths
 
@@ -55,12 +56,21 @@ def write_card(entry, card):
     """Writes the entry's `model_card.json` and, for a card that `export` wrote, its readable `README.md`."""
     write_json(entry / paths.CARD_FILE, card)
     if CARD_FIELDS <= card.keys():
-        config.write_atomically(entry / "README.md", card_markdown(card))
+        config.write_atomically(entry / "README.md", card_markdown(card, _reference(entry)))
 
 
-def card_markdown(card):
-    """The model card for people: what the generator makes, how to use it, how it was trained, its metrics."""
+def _reference(entry):
+    """How the card's usage lines name `entry` from the working directory: by name when the search path finds it
+    by name, else by its path (an export to `runs/<config>/<config>`, say)."""
+    found = paths.resolve(pathlib.Path(entry).name)
+    return found.name if found.exists() and found.resolve() == pathlib.Path(entry).resolve() else str(entry)
+
+
+def card_markdown(card, reference=None):
+    """The model card for people: what the generator makes, how to use it (naming the entry as `reference`, by
+    default its name), how it was trained, its metrics."""
     name, t = card["name"], card["training"]
+    reference = reference or name
     conditional = f" conditional on {card['num_classes']} classes" if card["num_classes"] else ""
     hours = t["wall_time_s"] / 3600
     labels = f", labels=[{', '.join(map(str, range(min(card['num_classes'], 4))))}]" if card["num_classes"] else ""
@@ -78,18 +88,18 @@ def card_markdown(card):
         "",
         "```python",
         "import tfgan_zoo",
-        f'model = tfgan_zoo.load_pretrained("{name}")',
+        f'model = tfgan_zoo.load_pretrained("{reference}")',
         f"samples = model.sample(4, seed=0{labels})  # numpy, in the data's scale",
         "```",
         "",
-        f"`tfgan-zoo sample --model {name} --num 64 --output grid.png`; behind TF Serving: `docs/serving.md`.",
+        f"`tfgan-zoo sample --model {reference} --num 64 --output grid.png`; behind TF Serving: `docs/serving.md`.",
         f"Signatures: `serving_default` ({inputs} -> `samples` float32)"
         + (" and `images` (same inputs -> `images` uint8 [N, H, W, C])." if len(card["sample_shape"]) == 3 else "."),
     ]
     if card.get("keras_file"):
         lines.append(
-            f"`{card['keras_file']}` holds the whole GAN, discriminator and optimizer state included, for "
-            "fine-tuning: `keras.models.load_model` after `import tfgan_zoo`."
+            f"`{card['keras_file']}` holds the whole GAN (G, EMA G, D; no optimizer state) for fine-tuning: "
+            f'`gan = tfgan_zoo.GAN.from_preset("{reference}")`, then `gan.fit(...)`.'
         )
     lines += [
         "",
@@ -111,7 +121,7 @@ def card_markdown(card):
     if card["metrics"]:
         lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}), "```"]
     else:
-        lines.append(f"Not evaluated yet: `tfgan-zoo evaluate --model saved_models/{name}`.")
+        lines.append(f"Not evaluated yet: `tfgan-zoo evaluate --model {reference}`.")
     return "\n".join(lines) + "\n"
 
 

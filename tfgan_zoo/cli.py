@@ -1,5 +1,6 @@
 """The `tfgan-zoo` command line: `train`, `evaluate`, `export`, `list`, `sample`, `interpolate`, `arithmetic`."""
 
+import logging
 import os
 import pathlib
 import sys
@@ -68,15 +69,19 @@ def _train():
 
 
 def _list():
-    _table("Configs (zoo_configs/)", ("config", "family", "data", "conditional", "steps"), zoo.describe_configs())
     _table(
-        f"Shipped generators ({paths.models_dir()})",
-        ("entry", "family", "data", "version", "metrics"),
+        f"Configs (searched in order: {paths.searched('configs')})",
+        ("config", "family", "data", "conditional", "steps", "origin"),
+        zoo.describe_configs(),
+    )
+    _table(
+        f"Generators (searched in order: {paths.searched('models')})",
+        ("entry", "family", "data", "version", "metrics", "origin"),
         zoo.describe_entries(),
     )
     _table(
-        "Evaluators (networks that measure generators)",
-        ("evaluator", "data", "test accuracy"),
+        "Evaluators (networks that measure generators, in the evaluators/ of those folders)",
+        ("evaluator", "data", "test accuracy", "origin"),
         zoo.describe_evaluators(),
     )
 
@@ -172,6 +177,11 @@ def _sample():
     model = _model("sample")
     labels, rows = _labels_for(model, FLAGS.num)
     n = FLAGS.num if labels is None else len(labels)
+    if n != FLAGS.num:
+        print(
+            f"Drawing {n} samples, not {FLAGS.num}: one row of {n // rows} per class of {rows}. A --num that "
+            f"{rows} divides, or --label L, draws exactly --num."
+        )
     conditions = _conditions(model)
     # Only models with continuous conditions take the argument.
     samples = model.sample(n, seed=FLAGS.seed, labels=labels, **({"conditions": conditions} if conditions else {}))
@@ -215,11 +225,11 @@ def _evaluate():
         FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples, seed=FLAGS.seed
     )
     print(cards.format_table(report))
-    written = pathlib.Path(report["model"]) / evaluation.REPORT_FILE
-    card = written.parent / paths.CARD_FILE
+    written = evaluation.report_path(report["model"])
+    card = pathlib.Path(report["model"]) / paths.CARD_FILE
     print(
         f"Wrote {written}"
-        + (f" and the metrics of {card}" if card.exists() else "")
+        + (f" and the metrics of {card}" if card.parent == written.parent and card.exists() else "")
         + f" ({report['timings_s']['total']:.0f} s)."
     )
 
@@ -253,6 +263,11 @@ def main(argv):
 
 
 def run():
+    # TensorFlow's info lines on its own workings (per checkpoint, per SavedModel), on its logger and through absl;
+    # the zoo's own info lines stay.
+    tf.get_logger().setLevel("WARNING")
+    tensorflow = os.path.dirname(tf.__file__)
+    logging.getLogger("absl").addFilter(lambda r: r.levelno > logging.INFO or not r.pathname.startswith(tensorflow))
     app.run(main)
 
 

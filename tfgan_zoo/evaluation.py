@@ -20,12 +20,14 @@ curve (`metrics.lightcurves`) against the values it was generated for (or, for r
 
 A generator is anything with `sample(n, seed=..., labels=...)` (and `num_classes` when conditional):
 `evaluate(generator, train, test)` takes it with the real data; `evaluate_model(path)` opens a training
-workdir (its latest checkpoint) or a shipped entry and writes `evaluation.json` beside it, filling the
-`metrics` of its `model_card.json` when there is one.
+workdir (its latest checkpoint) or an entry and writes `evaluation.json` beside it, filling the `metrics` of its
+`model_card.json` when there is one; for an entry of the installed package, which is not the user's to change, it
+writes the report to `./evaluations/<entry>/` instead.
 """
 
 import copy
 import functools
+import pathlib
 import time
 
 import numpy as np
@@ -39,6 +41,7 @@ from tfgan_zoo.sampling import condition_values
 NUM_SAMPLES = {"images": 10_000, "points": 2_500, "series": 2_000}
 NOISE_STDDEVS = (0.1, 0.3)
 REPORT_FILE = "evaluation.json"
+USER_REPORTS = "evaluations"  # where reports on the installed package's entries go, in the working directory
 
 
 def add_noise(x, stddev, seed=0, value_range=None):
@@ -204,7 +207,7 @@ def model_config(path):
     """`(folder, config)` of a training workdir (`config.yaml`) or a shipped entry (the resolved config its newest
     version holds, `paths.version_config`).
 
-    A bare name that is not a folder here is an entry of `paths.models_dir()`.
+    A bare name that is not a folder here is an entry on the search path (`paths`).
     """
     folder = paths.resolve(path)
     if (folder / "config.yaml").exists():
@@ -224,8 +227,16 @@ def model_config(path):
     )
 
 
+def report_path(folder):
+    """Where `evaluate_model` writes the report on `folder`: beside it, or `./evaluations/<entry>/` for an entry of
+    the installed package."""
+    folder = pathlib.Path(folder)
+    return (pathlib.Path(USER_REPORTS) / folder.name if paths.is_packaged(folder) else folder) / REPORT_FILE
+
+
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
-    """Evaluates the model at `path` on its config's data; writes `evaluation.json` and the card's `metrics`.
+    """Evaluates the model at `path` on its config's data; writes `evaluation.json` (at `report_path`) and the card's
+    `metrics`.
 
     The real data are the config's source, whole: `data.num_examples`, which limits training, does not
     shrink the test split or the reference subsets.
@@ -246,9 +257,11 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     if hasattr(generator, "step"):
         report["step"] = int(generator.step.numpy())
     report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
-    cards.write_json(folder / REPORT_FILE, report)
+    written = report_path(folder)
+    written.parent.mkdir(parents=True, exist_ok=True)
+    cards.write_json(written, report)
     card_path = folder / paths.CARD_FILE
-    if card_path.exists():
+    if card_path.exists() and not paths.is_packaged(folder):
         card = cards.read_card(folder)
         card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
         cards.write_card(folder, card)

@@ -7,8 +7,8 @@ An entry `saved_models/<entry>/` is a TF Serving model base path:
     model_card.json    what the generator is, how it was trained, its metrics (filled by `tfgan-zoo evaluate`)
     README.md          the same card, for people
     golden.json        a fixed z and the newest version's outputs for it: the regression test's reference
-    gan.keras          the newest version's whole GAN (discriminator and optimizer state included) for fine-tuning,
-                       when small; the card's `keras_file_version` names its version
+    gan.keras          the newest version's whole GAN for fine-tuning (`GAN.from_preset`), when small: G, EMA G and D
+                       without optimizer state (half the size); the card's `keras_file_version` names its version
 """
 
 import contextlib
@@ -24,7 +24,6 @@ from tfgan_zoo import cards, paths, provenance, signatures, workdirs, zoo
 from tfgan_zoo import config as config_lib
 
 GOLDEN_FILE = "golden.json"
-KERAS_FILE = "gan.keras"
 # Above this the fine-tuning copy would bloat the repository; the checkpoints in the workdir remain.
 KERAS_SIZE_LIMIT = 20 * 2**20
 GOLDEN_SEED, GOLDEN_NUM, GOLDEN_VALUES = 1234, 4, 16
@@ -67,7 +66,7 @@ def export(workdir, output, checkpoint=None, force=False):
     # Written aside and renamed, so a TF Serving watching `output` never loads a half-written version.
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=output))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the version from a TF Serving of another user
-    keras_path, keras_partial = output / KERAS_FILE, output / f".{KERAS_FILE}.partial.keras"
+    keras_path, keras_partial = output / paths.KERAS_FILE, output / f".{paths.KERAS_FILE}.partial.keras"
     try:
         with _quiet_tensorflow():  # its "Assets written to <staging folder>" says nothing useful
             archive.write_out(str(staging), verbose=False)
@@ -76,7 +75,7 @@ def export(workdir, output, checkpoint=None, force=False):
         config_path.parent.mkdir()
         config_lib.save(config, config_path)
         # Saved before the version is published, so a full disk fails the export instead of publishing half of it.
-        gan.save(keras_partial)
+        gan.save(keras_partial, include_optimizer=False)  # fine-tuning starts fresh optimizers; the wheel stays small
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         keras_partial.unlink(missing_ok=True)
@@ -112,7 +111,7 @@ def export(workdir, output, checkpoint=None, force=False):
         "version": version,
         "latent_distribution": gan.latent_distribution,
         "class_names": list(source.metadata.get("class_names", ())),
-        "keras_file": KERAS_FILE if small else None,
+        "keras_file": paths.KERAS_FILE if small else None,
         "keras_file_version": version if small else None,
         "tensorflow": tf.__version__,
         "notes": previous.get("notes", ""),  # the maintainers' words (e.g. a scaled-down schedule), kept across exports

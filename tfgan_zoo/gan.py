@@ -11,10 +11,12 @@ global batch and sliced per replica, so a run resumed from a checkpoint and a ru
 `tf.distribute` draw exactly the noise an uninterrupted single-device run draws.
 """
 
+import warnings
+
 import keras
 import tensorflow as tf
 
-from tfgan_zoo import losses, sampling
+from tfgan_zoo import losses, paths, sampling
 
 # Distinct streams of randomness within one step, folded into the (seed, step) key.
 _LATENT, _ALPHA, _INSTANCE_NOISE, _LABEL_NOISE, _LABEL_FLIP, _GENERATOR_LATENT = range(6)
@@ -442,6 +444,35 @@ class GAN(sampling.Sampler, keras.Model):
         return generator(self._generator_inputs(z, labels, **conditions), training=False)
 
     # ----- serialization -----
+
+    @classmethod
+    def from_preset(cls, name_or_path):
+        """The whole trainable GAN of a zoo entry, to fine-tune with `fit` (on your own data, say).
+
+        Reads the entry's `gan.keras`: G, its EMA copy, D and the run's compile settings, compiled with fresh
+        optimizers (the file holds no optimizer moments). `predict(z)` gives the entry's `serving_default`.
+
+        Args:
+            name_or_path: an entry name on the search path (`paths.resolve`) or an entry folder.
+        """
+        path = paths.keras_file(name_or_path)
+        with warnings.catch_warnings():
+            # Keras says it skips the optimizers' variables: the lean file has none, by design.
+            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+            gan = keras.models.load_model(path)
+        if not isinstance(gan, cls):
+            raise ValueError(f"{path} holds a {type(gan).__name__}, not a {cls.__name__}.")
+        return gan
+
+    def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
+        """`keras.Model.save`; `include_optimizer=False`, which Keras 3 ignores for `.keras` files, leaves out the
+        optimizers' moments: a fine-tuning copy of half the size that loads compiled, with fresh optimizers."""
+        model = self
+        if not include_optimizer and self.compiled:
+            model = GAN.from_config(self.get_config())
+            model.set_weights(self.get_weights())
+            model._gan_compile_config = self._gan_compile_config  # compile settings without optimizer state
+        keras.Model.save(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
     def get_config(self):
         return {

@@ -9,6 +9,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_zoo.metrics import scores, suite
+from tfgan_zoo.networks.layers import MinibatchDiscrimination, MinibatchStdDev
 
 
 class TrainingDiverged(FloatingPointError):
@@ -161,12 +162,22 @@ class TrainingHealth(keras.callbacks.Callback):
         if logs is not None:
             logs["diversity"] = diversity
         if diversity < self.min_diversity and fake["precision"] > fake["recall"]:
+            # Advise only the minibatch features D lacks.
+            present = {type(layer) for layer in self.model.discriminator.layers}
+            minibatch = [
+                advice
+                for layer, advice in [
+                    (MinibatchStdDev, "minibatch standard deviation (model.minibatch_stddev=true)"),
+                    (MinibatchDiscrimination, "minibatch discrimination (model.minibatch_discrimination=32)"),
+                ]
+                if layer not in present
+            ]
             self.report(
                 f"Step {int(self.model.step.numpy())}: the samples are collapsing: they cover {diversity:.0%} of "
                 f"what real samples cover (recall {fake['recall']:.2f} vs {self.reference_recall:.2f}) while "
-                f"staying near the data (precision {fake['precision']:.2f}): mode collapse. Helps: minibatch "
-                "standard deviation (model.minibatch_stddev=true) or discrimination "
-                "(model.minibatch_discrimination=32), a gradient penalty or R1 (train.gradient_penalty, train.r1), "
+                f"staying near the data (precision {fake['precision']:.2f}): mode collapse. Helps: "
+                + "".join(f"{advice}, " for advice in minibatch)
+                + "a gradient penalty or R1 (train.gradient_penalty, train.r1), "
                 "a lower G learning rate (train.g_learning_rate).",
                 int(self.model.step.numpy()),
             )

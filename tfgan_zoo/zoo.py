@@ -5,58 +5,53 @@ import json
 import os
 import pathlib
 
-import keras
 import tensorflow as tf
 from absl import logging
 from google.protobuf import message
 
 from tfgan_zoo import cards, paths, sampling, workdirs
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import gan as gan_lib
 from tfgan_zoo.metrics import registry
 
 
 def describe_configs():
-    """One row per zoo config: (name, family, data source, conditional, steps)."""
+    """One row per zoo config: (name, family, data source, conditional, steps, origin on the search path)."""
     rows = []
-    for name in paths.config_names():
-        c = config_lib.load(paths.zoo_config(name))
-        rows.append((name, c.model.family, c.data.source, "yes" if c.model.conditional else "no", c.train.steps))
+    for name, (origin, path) in paths.configs().items():
+        c = config_lib.load(path)
+        rows.append(
+            (name, c.model.family, c.data.source, "yes" if c.model.conditional else "no", c.train.steps, origin)
+        )
     return rows
 
 
 def describe_entries():
-    """One row per shipped generator: (name, family, data, version, its headline metrics)."""
+    """One row per entry: (name, family, data, version, its headline metrics, origin on the search path)."""
     rows = []
-    for entry in paths.shipped_entries():
+    for name, (origin, entry) in paths.entries().items():
         try:
             card = cards.read_card(entry)
             values = card["metrics"].get("values", {})
             shown = ", ".join(
                 f"{key} {values[key]:.4g}" for key in registry.headline_names() if values.get(key) is not None
             )
-            rows.append((entry.name, card["family"], card["dataset"], card["version"], shown or "not evaluated"))
+            rows.append((name, card["family"], card["dataset"], card["version"], shown or "not evaluated", origin))
         except ValueError as error:  # one broken card hides no other entry
-            rows.append((entry.name, "?", "?", "?", f"broken: {error}"))
+            rows.append((name, "?", "?", "?", f"broken: {error}", origin))
         except (KeyError, TypeError, AttributeError) as error:
-            rows.append(
-                (
-                    entry.name,
-                    "?",
-                    "?",
-                    "?",
-                    f"broken: {entry / paths.CARD_FILE} lacks {error} or has it of the wrong type. "
-                    + cards.reexport_hint(entry),
-                )
-            )
+            broken = f"broken: {entry / paths.CARD_FILE} lacks {error} or has it of the wrong type. "
+            rows.append((name, "?", "?", "?", broken + cards.reexport_hint(entry), origin))
     return rows
 
 
 def describe_evaluators():
-    """One row per shipped evaluator network (not a generator): (name, data, test accuracy)."""
+    """One row per evaluator network (not a generator): (name, data, test accuracy, origin on the search path)."""
     rows = []
-    for path in sorted(paths.evaluators_dir().glob(f"*/{paths.CARD_FILE}")):
-        card = json.loads(path.read_text())
-        rows.append((path.parent.name, card.get("dataset", "?"), f"{card.get('test_accuracy', float('nan')):.2%}"))
+    for name, (origin, folder) in paths.evaluators().items():
+        card = json.loads((folder / paths.CARD_FILE).read_text())
+        accuracy = f"{card.get('test_accuracy', float('nan')):.2%}"
+        rows.append((name, card.get("dataset", "?"), accuracy, origin))
     return rows
 
 
@@ -105,6 +100,14 @@ class PretrainedGenerator(sampling.Sampler):
             )
         return None
 
+    @classmethod
+    def from_preset(cls, name_or_path):
+        """The sampler of a zoo entry (a name on the search path or an entry folder), at its newest version."""
+        path = paths.resolve(name_or_path)
+        if not (path / paths.CARD_FILE).exists():
+            raise _not_found(name_or_path)
+        return cls(path)
+
     def generate(self, z, labels=None, conditions=None):
         """Samples (numpy, in the data's scale) for latent vectors `z`, `labels` when conditional, and
         `conditions` {name: value or values} when the generator has continuous conditions."""
@@ -116,7 +119,7 @@ class PretrainedGenerator(sampling.Sampler):
 def load_pretrained(name_or_path: str | os.PathLike) -> sampling.Sampler:
     """A trained generator with `.sample(n, seed=..., labels=..., conditions=...)`, offline, from:
 
-    - a shipped entry: a name in `paths.models_dir()` or an entry folder (`PretrainedGenerator`, newest version;
+    - a zoo entry: a name on the search path (`paths`) or an entry folder (`PretrainedGenerator`, newest version;
       a version folder `<entry>/<version>` loads that version);
     - a training workdir: its GAN at the latest checkpoint (current while the run still trains);
     - a `.keras` file (or a folder holding `gan.keras`): the whole `GAN`.
@@ -128,17 +131,20 @@ def load_pretrained(name_or_path: str | os.PathLike) -> sampling.Sampler:
         return PretrainedGenerator(path)
     if path.name.isdigit() and (path.parent / paths.CARD_FILE).exists():
         return PretrainedGenerator(path.parent, int(path.name))
-    if path.is_dir() and (path / "gan.keras").exists():
-        path = path / "gan.keras"
+    if path.is_dir() and (path / paths.KERAS_FILE).exists():
+        path = path / paths.KERAS_FILE
     if path.suffix != ".keras" or not path.is_file():
-        shipped = ", ".join(entry.name for entry in paths.shipped_entries()) or "none yet"
-        raise FileNotFoundError(
-            f"No trained model at {str(name_or_path)!r}: expected a shipped entry (a folder with model_card.json "
-            f"and <version>/saved_model.pb; shipped in {paths.models_dir()}: {shipped}), a training workdir or a .keras "
-            "file. Train one with `tfgan-zoo train --workdir DIR`, export it with "
-            "`tfgan-zoo export --workdir DIR --output saved_models/<entry>`."
-        )
+        raise _not_found(name_or_path)
     try:
-        return keras.models.load_model(path)
+        return gan_lib.GAN.from_preset(path)
     except (ValueError, OSError, KeyError) as error:
         raise ValueError(f"{path} is not a readable tfgan-zoo model ({error}). Re-export or retrain it.") from None
+
+
+def _not_found(name_or_path):
+    return FileNotFoundError(
+        f"No trained model at {str(name_or_path)!r}: expected a zoo entry (a folder with model_card.json and "
+        f"<version>/saved_model.pb; known: {', '.join(paths.entries()) or 'none'}, searched {paths.searched('models')}), "
+        "a training workdir or a .keras file. Train one with `tfgan-zoo train --workdir DIR`, export it with "
+        "`tfgan-zoo export --workdir DIR --output saved_models/<entry>`."
+    )

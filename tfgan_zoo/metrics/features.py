@@ -22,7 +22,7 @@ import tensorflow as tf
 from tfgan_zoo import paths
 
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-# Datasets with an evaluator of their own in `paths.evaluators_dir()`; the others default to InceptionV3.
+# Datasets with an evaluator of their own (`paths.evaluators()`); the others default to InceptionV3.
 DATASET_EVALUATORS = {"fashion_mnist": "fashion_mnist_classifier"}
 
 
@@ -115,14 +115,13 @@ def load_evaluator(name_or_path="fashion_mnist_classifier"):
     """
     folder = pathlib.Path(name_or_path)
     if not (folder / "model_card.json").exists():
-        folder = paths.evaluators_dir() / str(name_or_path)
+        folder = paths.evaluators().get(str(name_or_path), (None, folder))[1]
     card_path = folder / "model_card.json"
     if not card_path.exists():
-        known = sorted(p.parent.name for p in paths.evaluators_dir().glob("*/model_card.json"))
         raise EvaluatorUnavailableError(
-            f"No evaluator {str(name_or_path)!r}: neither it nor {folder} holds a model_card.json. Shipped evaluators "
-            f"in {paths.evaluators_dir()}: {', '.join(known) or 'none'}; `python tools/train_evaluator.py` builds "
-            "fashion_mnist_classifier."
+            f"No evaluator {str(name_or_path)!r}: it holds no model_card.json and none of that name is in the "
+            f"evaluators/ of {paths.searched('models')}. Known: {', '.join(paths.evaluators()) or 'none'}; "
+            "`python tools/train_evaluator.py` builds fashion_mnist_classifier."
         )
     card = json.loads(card_path.read_text())
     model = keras.models.load_model(folder / card["file"])
