@@ -21,6 +21,9 @@ from tfgan_zoo import build, cli, config, paths
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import mlp
 
+# Tests pin the runtime settings that `auto` would choose by machine, so that they run the same on every CPU.
+PINNED = ["runtime.jit_compile=false", "runtime.precision=float32"]
+
 # Per `model.family`: overrides that shrink its zoo configs to runs of seconds on a CPU (small networks and
 # data, short epochs, no XLA). `test_families` fails for a registered family that has no entry here.
 TINY = {
@@ -75,6 +78,16 @@ def tiny_overrides():
 
 
 @pytest.fixture(scope="session")
+def zoo_config():
+    """`zoo_config(name, overrides=())`: the zoo config `name` as it is, with `overrides` and the pinned runtime."""
+
+    def load(name, overrides=()):
+        return config.load(paths.config_path(name), PINNED + list(overrides))
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def tiny_config():
     """`tiny_config(name, *overrides)`: the zoo config `name` with its family's tiny overrides, then `overrides`."""
 
@@ -82,7 +95,7 @@ def tiny_config():
         family = config.load(paths.config_path(name)).model.family
         if family not in TINY:
             pytest.fail(f"model.family {family} has no tiny overrides: add them to TINY in tests/conftest.py.")
-        return config.load(paths.config_path(name), TINY[family] + list(overrides))
+        return config.load(paths.config_path(name), PINNED + TINY[family] + list(overrides))
 
     return load
 

@@ -120,8 +120,8 @@ def pixel_statistics_gap(samples, real):
     return np.abs(samples.mean(0) - real.mean(0)).mean() + np.abs(samples.std(0) - real.std(0)).mean()
 
 
-def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path):
-    cfg = config.load(paths.config_path("dcgan_digits"), ["train.steps=750", "train.steps_per_epoch=250"])
+def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path, zoo_config):
+    cfg = zoo_config("dcgan_digits", ["train.steps=750", "train.steps_per_epoch=250"])
     source = build.load_source(cfg)
     untrained = build.build_gan(cfg, source.x.shape[1:])
     before = pixel_statistics_gap(untrained.sample(500, seed=1), source.x)
@@ -132,8 +132,8 @@ def test_dcgan_on_digits_moves_sample_statistics_toward_the_data(tmp_path):
     assert history.history["d_loss"][-1] > 0.5
 
 
-def test_conditional_digits_are_recognisable_as_the_asked_class(tmp_path):
-    cfg = config.load(paths.config_path("cgan_digits"))
+def test_conditional_digits_are_recognisable_as_the_asked_class(tmp_path, zoo_config):
+    cfg = zoo_config("cgan_digits")
     gan, _ = training.train(cfg, tmp_path, verbose=0)
     train, test = data.load("digits"), data.load("digits", "test")
     classifier = LogisticRegression(max_iter=2000).fit(train.x.reshape(len(train.x), -1), train.y)
@@ -155,6 +155,8 @@ def test_rgb_config_trains_on_small_random_rgb_data(tmp_path):
     cfg = config.load(
         paths.config_path("dcgan_cifar10"),
         [
+            "runtime.jit_compile=false",
+            "runtime.precision=float32",
             "data.source=image_folder",
             f"data.params={{path: {folder}}}",
             "data.batch_size=16",
@@ -168,8 +170,8 @@ def test_rgb_config_trains_on_small_random_rgb_data(tmp_path):
     assert gan.sample(3).shape == (3, 32, 32, 3)
 
 
-def test_conditional_training_rejects_labels_out_of_range(tmp_path):
-    cfg = config.load(paths.config_path("cgan_digits"), ["train.steps=1", "train.steps_per_epoch=1"])
+def test_conditional_training_rejects_labels_out_of_range(tmp_path, zoo_config):
+    cfg = zoo_config("cgan_digits", ["train.steps=1", "train.steps_per_epoch=1"])
     source = build.load_source(cfg)
     gan = build.build_gan(cfg, source.x.shape[1:], num_classes=5)
     with pytest.raises(ValueError, match=r"Label \d is out of range: this generator has 5 classes"):

@@ -11,7 +11,13 @@ import pytest
 from tfgan_zoo import distribute
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "distributed_run.py")
-COMMON = ["train.steps=3", "train.steps_per_epoch=3", "runtime.jit_compile=false", "data.num_examples=512"]
+COMMON = [
+    "train.steps=3",
+    "train.steps_per_epoch=3",
+    "runtime.jit_compile=false",
+    "runtime.precision=float32",
+    "data.num_examples=512",
+]
 CASES = {
     # Minibatch discrimination looks at the whole per-replica batch, so it is left out of the equality check.
     "vanilla": [

@@ -180,6 +180,7 @@ def train_workdir(path, source, *overrides):
     cfg = config.load(
         paths.config_path("vanilla_ring8"),
         [
+            "runtime.precision=float32",
             f"data.source={source}",
             "data.batch_size=32",
             "model.generator_units=[16]",

@@ -79,8 +79,8 @@ def test_dataset_carries_labels_and_conditions_with_each_example():
         data.make_dataset(source, 16, conditions=("mass",))
 
 
-def test_a_config_naming_conditions_the_data_lacks_is_an_error():
-    cfg = config.load(paths.config_path("cgan_lightcurves"), ["data.source=ring8", "model.family=vanilla"])
+def test_a_config_naming_conditions_the_data_lacks_is_an_error(zoo_config):
+    cfg = zoo_config("cgan_lightcurves", ["data.source=ring8", "model.family=vanilla"])
     with pytest.raises(config.ConfigError, match="model.conditions names amplitude, period"):
         build.build_gan(cfg, (2,), 8, data.load("ring8", num_examples=1).metadata.get("condition_ranges"))
 
@@ -174,6 +174,8 @@ def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
     cfg = config.load(
         paths.config_path("cgan_lightcurves"),
         [
+            "runtime.jit_compile=false",
+            "runtime.precision=float32",
             "train.steps=3000",
             "train.steps_per_epoch=3000",
             "data.num_examples=5000",

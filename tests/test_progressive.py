@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_zoo import config, data, paths, training
+from tfgan_zoo import data, training
 from tfgan_zoo.networks import progressive
 
 # The tiny progressive config's growth: 16 real images per step, 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
@@ -140,12 +140,12 @@ def test_keras_file_keeps_the_growth_and_the_samples(tmp_path, tiny_gan):
     np.testing.assert_array_equal(loaded.sample(8, seed=3, labels=labels), gan.sample(8, seed=3, labels=labels))
 
 
-def test_images_are_padded_with_background_and_cropped_back():
+def test_images_are_padded_with_background_and_cropped_back(zoo_config):
     source = data.load("digits", num_examples=4, pad_to=12)
     assert source.x.shape == (4, 12, 12, 1) and source.metadata["padding"] == ((2, 2), (2, 2))
     assert np.all(source.x[:, :2] == -1.0)
     np.testing.assert_array_equal(
         data.crop_padding(source.x, source.metadata["padding"]), data.load("digits", num_examples=4).x
     )
-    cfg = config.load(paths.config_path("pggan_fashion_mnist"))
+    cfg = zoo_config("pggan_fashion_mnist")
     assert cfg.data.params == {"pad_to": 32} and cfg.model.family == "progressive"

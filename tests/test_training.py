@@ -105,19 +105,21 @@ def test_mixed_precision_computes_in_half_precision_with_float32_weights_and_out
 
 
 def test_unknown_precision(tmp_path, tiny_config):
-    with pytest.raises(config.ConfigError, match="Unknown runtime.precision 'bfloat16'.*mixed_bfloat16"):
+    with pytest.raises(
+        config.ConfigError, match="runtime.precision must be one of 'auto', .*'mixed_bfloat16'.*got 'bfloat16'"
+    ):
         training.train(tiny_config("vanilla_ring8", "train.steps=2", "runtime.precision=bfloat16"), tmp_path, verbose=0)
 
 
-def test_pack_must_divide_the_batch_and_suits_the_vanilla_family(tmp_path, tiny_config):
+def test_pack_must_divide_the_batch_and_suits_the_vanilla_family(tmp_path, tiny_config, zoo_config):
     with pytest.raises(config.ConfigError, match=r"data.batch_size \(64\) must be a multiple of model.pack \(3\)"):
         training.train(tiny_config("vanilla_ring8", "train.steps=2", "model.pack=3"), tmp_path / "a", verbose=0)
     with pytest.raises(config.ConfigError, match=r"model.pack \(2\) is an option of the vanilla family, not dcgan"):
-        build.build_gan(config.load(paths.config_path("dcgan_digits"), ["model.pack=2"]), (8, 8, 1))
+        build.build_gan(zoo_config("dcgan_digits", ["model.pack=2"]), (8, 8, 1))
     assert not (tmp_path / "a" / "checkpoints").exists()
 
 
-def test_batch_norm_in_d_is_turned_off_under_a_gradient_penalty_or_r1(tmp_path, caplog):
+def test_batch_norm_in_d_is_turned_off_under_a_gradient_penalty_or_r1(tmp_path, caplog, zoo_config):
     # 16x16 digits: D has two stride-2 convolutions, the second followed by batch norm.
     overrides = [
         "runtime.jit_compile=false",
@@ -129,7 +131,7 @@ def test_batch_norm_in_d_is_turned_off_under_a_gradient_penalty_or_r1(tmp_path, 
         "train.steps_per_epoch=2",
         "health.enabled=false",
     ]
-    cfg = config.load(paths.config_path("dcgan_digits"), overrides + ["train.r1=0.1"])
+    cfg = zoo_config("dcgan_digits", overrides + ["train.r1=0.1"])
 
     def batch_norms(gan):
         return [layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -140,9 +142,9 @@ def test_batch_norm_in_d_is_turned_off_under_a_gradient_penalty_or_r1(tmp_path, 
     assert any("model.batch_norm is turned off" in r.getMessage() for r in caplog.records)
     cfg.train.steps = 4
     assert int(training.train(cfg, tmp_path, verbose=0)[0].step.numpy()) == 4  # resumes with the resolved config
-    gp = config.load(paths.config_path("dcgan_digits"), ["train.gradient_penalty=10.0"])
+    gp = zoo_config("dcgan_digits", ["train.gradient_penalty=10.0"])
     assert not build.resolve(gp).model.batch_norm and gp.model.batch_norm  # a copy
-    plain = config.load(paths.config_path("dcgan_digits"))
+    plain = zoo_config("dcgan_digits")
     assert build.resolve(plain) == plain
     assert len(batch_norms(build.build_gan(plain, (16, 16, 1)))) == 1
 

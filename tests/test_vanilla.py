@@ -7,7 +7,8 @@ from tfgan_zoo import build, config, metrics, paths, training
 
 def test_short_ring_run_covers_all_eight_modes(tmp_path):
     cfg = config.load(
-        paths.config_path("vanilla_ring8"), ["train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128"]
+        paths.config_path("vanilla_ring8"),
+        ["train.steps=2000", "train.lr_schedule=constant", "data.batch_size=128", "runtime.precision=float32"],
     )
     gan, history = training.train(cfg, tmp_path, verbose=0)
     source = build.load_source(cfg, "test")
@@ -18,8 +19,8 @@ def test_short_ring_run_covers_all_eight_modes(tmp_path):
     assert history.history["high_quality"][-1] > history.history["high_quality"][0]
 
 
-def test_gaussian2d_learns_the_mean_and_covariance(tmp_path):
-    cfg = config.load(paths.config_path("vanilla_gaussian2d"), ["train.steps=2000"])
+def test_gaussian2d_learns_the_mean_and_covariance(tmp_path, zoo_config):
+    cfg = zoo_config("vanilla_gaussian2d", ["train.steps=2000"])
     gan, history = training.train(cfg, tmp_path, verbose=0)
     errors = metrics.moment_errors(gan.sample(20000, seed=1), [1.0, -1.0], [[1.0, 0.5], [0.5, 2.0]])
     assert errors["mean_error"] < 0.25, errors

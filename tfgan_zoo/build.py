@@ -8,15 +8,17 @@ import keras
 from absl import logging
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import data, networks
+from tfgan_zoo import data, networks, runtime
 from tfgan_zoo.gan import GAN
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
-
-def resolve(config):
+def resolve(config, saved=None):
     """A copy of `config` with the settings that follow from others, which `training.train` runs and records in the
     workdir's `config.yaml`; a `ConfigError` for combinations that cannot train as asked.
+
+    `runtime.jit_compile` and `runtime.precision` set to `auto` become the fastest setting for this machine
+    (`runtime.resolve`), or, resuming a run whose resolved config is `saved`, the setting the run began with, so
+    that it continues exactly on any machine.
 
     Batch norm in D is turned off under a gradient penalty or R1: it makes each example's logit depend on the rest
     of its batch, while both penalize per-example gradients of D (Gulrajani et al. 2017, section 4). PacGAN's packs
@@ -24,6 +26,7 @@ def resolve(config):
     gradients (R1 `pack` times too large).
     """
     config = copy.deepcopy(config)
+    _resolve_runtime(config.runtime, saved and saved.runtime)
     m, t = config.model, config.train
     penalties = [key for key, weight in [("train.gradient_penalty", t.gradient_penalty), ("train.r1", t.r1)] if weight]
     if m.pack > 1 and penalties:
@@ -36,6 +39,20 @@ def resolve(config):
         logging.warning("model.batch_norm is turned off: under %s the discriminator has no batch norm.", penalties[0])
         m.batch_norm = False
     return config
+
+
+def _resolve_runtime(config, saved):
+    """Replaces the `auto` settings of the runtime config `config`, in place (see `resolve`)."""
+    kind = runtime.device_kind(config.strategy)
+    for key, picked in zip(("jit_compile", "precision"), runtime.resolve(config, kind)):
+        if getattr(config, key) != "auto":
+            continue
+        kept = picked if saved is None else getattr(saved, key)
+        setattr(config, key, kept)
+        if kept == picked:
+            logging.info("runtime.%s: %s, the fastest measured for %s.", key, picked, kind)
+        else:
+            logging.info("runtime.%s: %s, as the run began; on this %s it would be %s.", key, kept, kind, picked)
 
 
 def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
@@ -57,7 +74,8 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
     num_classes = num_classes if config.model.conditional else 0
     family = networks.family(config.model, data.sample_kind(sample_shape))
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
-    with _dtype_policy(config.runtime.precision):
+    _, precision = runtime.resolve(config.runtime)  # `resolve`d configs keep theirs
+    with _dtype_policy(precision):
         generator, discriminator = family.build(
             config.model, sample_shape, num_classes, len(config.model.conditions), config.runtime.sync_batch_norm
         )
@@ -79,8 +97,6 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
 @contextlib.contextmanager
 def _dtype_policy(precision):
     """Layers built inside compute in `precision` (their weights stay float32, Keras' mixed precision)."""
-    if precision not in PRECISIONS:
-        raise config_lib.ConfigError(f"Unknown runtime.precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
@@ -109,6 +125,8 @@ def compile_gan(gan, config):
             f"Unknown train.lr_schedule {t.lr_schedule!r}; choose one of {', '.join(schedules)}."
         )
 
+    jit_compile, precision = runtime.resolve(config.runtime)
+
     def adam(learning_rate, updates):
         if t.lr_schedule == "linear_decay":
             learning_rate = keras.optimizers.schedules.PolynomialDecay(
@@ -116,9 +134,7 @@ def compile_gan(gan, config):
             )
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=t.beta_1, beta_2=t.beta_2)
         # float16's narrow range underflows small gradients unless the loss is scaled (bfloat16 needs no scaling).
-        return (
-            keras.optimizers.LossScaleOptimizer(optimizer) if config.runtime.precision == "mixed_float16" else optimizer
-        )
+        return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
 
     gan.compile(
         adam(t.d_learning_rate, t.steps * t.d_steps),
@@ -134,7 +150,7 @@ def compile_gan(gan, config):
         instance_noise=t.instance_noise,
         instance_noise_decay_steps=t.instance_noise_decay_steps,
         class_loss_weight=t.class_loss_weight,
-        jit_compile=config.runtime.jit_compile,
+        jit_compile=jit_compile,
         steps_per_execution=config.runtime.steps_per_execution,
     )
     return gan

@@ -81,9 +81,12 @@ class RuntimeConfig:
     strategy: str = "default"  # default | mirrored | multi_worker | tpu | auto, see tfgan_zoo.distribute
     tpu_address: str = ""  # TPU name or grpc:// address for strategy tpu
     sync_batch_norm: bool = False  # synchronise batch-norm statistics across replicas
-    jit_compile: bool = True
+    # auto: the fastest setting measured for the device kind at hand (`tfgan_zoo.runtime`), resolved once when a
+    # run starts and saved resolved in its config.yaml.
+    jit_compile: bool | typing.Literal["auto"] = "auto"
     steps_per_execution: int = 1
-    precision: str = "float32"  # or mixed_bfloat16 (CPUs with AVX512-BF16 or AMX, TPUs), mixed_float16 (GPUs)
+    # float32, mixed_bfloat16 (CPUs with AMX, TPUs), mixed_float16 (GPUs, loss-scaled), or auto as above.
+    precision: typing.Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = "auto"
 
 
 @dataclasses.dataclass
@@ -196,26 +199,36 @@ def _convert(value, kind, where):
     """`value` checked against the annotation `kind`; ints are accepted where floats are expected."""
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(kind)
-        if value is None and type(None) in options:
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None and len(options) < len(typing.get_args(kind)):
             return None
-        return _convert(value, next(k for k in options if k is not type(None)), where)
+        errors = []
+        for option in options:
+            try:
+                return _convert(value, option, where)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(" Or: ".join(errors))
+    if origin is typing.Literal:
+        choices = typing.get_args(kind)
+        if value not in choices or isinstance(value, bool) != isinstance(choices[0], bool):
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
+        return value
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping of {kind.__name__} keys, got {value!r}.")
         return _build(kind, value, where)
-    if origin in (list, list):
+    if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list, got {value!r}.")
         (item,) = typing.get_args(kind)
         return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    expected = dict if kind in (dict, dict) else kind
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         # YAML 1.1 reads 1e-4 as a string: it wants a dot and a signed exponent.
-        hint = " Write floats like 1.0e-4." if expected is float and _is_number(value) else ""
-        raise ConfigError(f"{where} must be of type {expected.__name__}, got {value!r} ({type(value).__name__}).{hint}")
+        hint = " Write floats like 1.0e-4." if kind is float and _is_number(value) else ""
+        raise ConfigError(f"{where} must be of type {kind.__name__}, got {value!r} ({type(value).__name__}).{hint}")
     return value
 
 

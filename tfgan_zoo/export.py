@@ -106,6 +106,7 @@ def export(workdir, output, checkpoint=None, force=False):
             "command": provenance.training_command(config, workdir),
             "data_origin": source.origin,
             "checkpoint": str(exported),
+            "runtime": {key: getattr(config.runtime, key) for key in ("jit_compile", "precision", "strategy")},
         },
         "metrics": {},  # `tfgan-zoo evaluate --model <entry>` fills it
         "version": version,

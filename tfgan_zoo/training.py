@@ -68,7 +68,7 @@ def train(
     `worker_<index>/`. A run killed at any point resumes from its last checkpoint (mid-epoch included) to the
     weights of an uninterrupted run. Raises `health.TrainingDiverged` when the health monitor stops a run.
     """
-    config = build.resolve(config)
+    config = build.resolve(config, workdirs.saved_config(workdir))
     t = config.train
     if t.steps % t.steps_per_epoch:
         raise config_lib.ConfigError(

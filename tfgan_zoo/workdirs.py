@@ -143,6 +143,12 @@ def restore_latest(checkpoint, directory):
     return None
 
 
+def saved_config(workdir):
+    """The resolved config a run in `workdir` began with, or None when the workdir holds no run yet."""
+    path = pathlib.Path(workdir) / "config.yaml"
+    return config_lib.load(str(path)) if path.exists() else None
+
+
 def load(workdir, checkpoint=None):
     """`(gan, config, source, checkpoint)`: the compiled GAN of a training workdir at `checkpoint` (default:
     the latest), optimizer state included; `source` holds one example of the run's data and its metadata."""

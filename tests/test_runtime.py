@@ -1,0 +1,68 @@
+"""`runtime.jit_compile` and `runtime.precision`: `auto` is the fastest setting for the device at hand, resolved once."""
+
+import logging
+
+import pytest
+import yaml
+
+from tfgan_zoo import build, config, runtime, training
+
+
+@pytest.mark.parametrize(
+    "flags, strategy, kind",
+    [
+        ({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, "default", "cpu_amx"),
+        ({"avx2", "avx512f", "avx512_bf16"}, "default", "cpu_avx512_bf16"),
+        ({"avx2", "fma"}, "default", "cpu"),
+        (set(), "default", "cpu"),
+        ({"avx2"}, "tpu", "tpu"),
+    ],
+)
+def test_the_device_kind_follows_the_cpu_flags_and_the_strategy(flags, strategy, kind):
+    assert runtime.device_kind(strategy, flags) == kind
+
+
+def test_the_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\nbugs\t\t: none\n")
+    assert runtime.cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512_bf16"}
+    assert runtime.cpu_flags(tmp_path / "missing") == set()
+
+
+def test_auto_takes_the_fastest_setting_and_explicit_values_win():
+    auto = config.RuntimeConfig()
+    assert (auto.jit_compile, auto.precision) == ("auto", "auto")
+    for kind, fastest in runtime.FASTEST.items():
+        assert runtime.resolve(auto, kind) == fastest
+    explicit = config.RuntimeConfig(jit_compile=True, precision="float32")
+    assert runtime.resolve(explicit, "cpu_amx") == (True, "float32")
+
+
+def test_a_resumed_run_keeps_the_settings_it_began_with_on_another_machine(tmp_path, tiny_config, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    cfg = tiny_config("vanilla_ring8", "train.steps=2")
+    cfg.runtime.jit_compile = cfg.runtime.precision = "auto"  # what a user's config says
+    monkeypatch.setattr(runtime, "device_kind", lambda strategy="default", flags=None: "cpu_avx512_bf16")
+    training.train(cfg, tmp_path, verbose=0)
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())["runtime"]
+    assert (saved["jit_compile"], saved["precision"]) == (False, "float32")
+    # The run moves to a CPU with AMX, whose fastest setting is bfloat16: it continues in float32.
+    monkeypatch.setattr(runtime, "device_kind", lambda strategy="default", flags=None: "cpu_amx")
+    cfg.train.steps = 4
+    gan, _ = training.train(cfg, tmp_path, verbose=0)
+    assert int(gan.step.numpy()) == 4 and gan.generator.dtype_policy.name == "float32"
+    assert "runtime.precision: float32, as the run began; on this cpu_amx it would be mixed_bfloat16" in caplog.text
+    # A new run on that machine takes bfloat16.
+    assert build.resolve(cfg).runtime.precision == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("runtime.precision=bf16", r"runtime.precision must be one of 'auto', 'float32', .* got 'bf16'"),
+        ("runtime.jit_compile=sometimes", r"runtime.jit_compile must be of type bool.* Or: .*one of 'auto'"),
+    ],
+)
+def test_unknown_runtime_settings_are_refused(override, message):
+    with pytest.raises(config.ConfigError, match=message):
+        config.from_dict({"runtime": dict([override.removeprefix("runtime.").split("=")])})
