@@ -39,7 +39,7 @@ def test_auto_takes_the_fastest_setting_and_explicit_values_win():
 
 
 def test_a_resumed_run_keeps_the_settings_it_began_with_on_another_machine(tmp_path, tiny_config, monkeypatch, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")
     cfg = tiny_config("vanilla_ring8", "train.steps=2")
     cfg.runtime.jit_compile = cfg.runtime.precision = "auto"  # what a user's config says
     monkeypatch.setattr(runtime, "device_kind", lambda strategy="default", flags=None: "cpu_avx512_bf16")

@@ -1,26 +1,40 @@
-"""Training throughput of tfgan-zoo against a plain keras.io loop and PyTorch, side by side in one run.
+"""Training and serving speed of tfgan-zoo against the keras.io loop and PyTorch, side by side in one run.
 
-    python tools/benchmark.py                      # default: ~10 minutes on 2 cores
-    python tools/benchmark.py --repeats 5 --steps 100 --entry ''
+    python tools/benchmark.py                               # ~25 minutes on 2 cores
+    python tools/benchmark.py --repeats 1 --families= --entry=
 
 Every variant trains the networks of one zoo config (default `dcgan_fashion_mnist`: same shapes, batch size,
 losses and Adam settings) on the same images held in memory, each in its own subprocess so that its peak
 memory is its own. Variants run interleaved, `--repeats` times each, and the medians are compared, because
 a ratio is only trusted when both sides saw the same machine at the same time:
 
-- `keras`: the keras.io DCGAN recipe written here as the baseline: a `keras.Model` whose `train_step` makes
-  one D step on a real and a fake batch and one G step with `tf.GradientTape`, no EMA, no extra metrics,
-  fed by `from_tensor_slices(...).shuffle().batch().prefetch()`;
-- `zoo`: `tfgan_zoo.GAN` with the config as it is (the default a user gets);
-- `zoo_*`: the same with one lever changed (`--set`-style overrides, see VARIANTS);
-- `torch`: the same networks and steps in PyTorch (the `bench` extra; skipped when torch is missing).
+- `keras`: the keras.io DCGAN recipe as keras.io writes it: a `keras.Model` whose `train_step` makes one D step
+  on a real and a fake batch and one G step with `tf.GradientTape`, no EMA, no extra metrics, compiled with
+  Keras's default `jit_compile` (XLA off on a CPU), fed by `from_tensor_slices().shuffle().batch().prefetch()`;
+- `train`: `tfgan-zoo train` itself, on the config with every default callback (health, pictures, metrics,
+  history, TensorBoard, checkpoints), for `--train_epochs` epochs; its images/s count from the end of the first
+  epoch to the end of the run, so start-up, tracing and data loading are out and every epoch-end job is in;
+- `zoo`: the bare `fit` step of `tfgan_zoo.GAN` at the defaults (`runtime.*: auto`), and `zoo_*` at each pinned
+  setting (SETTINGS); the fastest of them is "best";
+- `torch`, `torch_bf16`: the same networks and steps in PyTorch (the `bench` extra), in float32 and under
+  `torch.autocast(bfloat16)`; skipped when torch is missing;
+- `family_*`: the bare step of other families at the defaults (FAMILIES): WGAN-GP's double backprop, a
+  projection cGAN, progressive growing at 32x32, light curves.
 
-Then, once each: the input pipelines alone (the zoo's stateless batches and keras.io's shuffle-batch), the
-serving latency of a shipped entry's SavedModel at batch 1 and 64 (p50/p99, against its Keras generator in a
-`tf.function`), and the wall time of its evaluation. Ends with
-`RESULT default_vs_keras=<x> best_vs_keras=<x> best_vs_torch=<x>` (training images/s ratios).
+Then, once each: the machine's matmul peak in float32 and bfloat16 (2048x2048, the same TensorFlow), the input
+pipelines alone, the serving latency of a shipped entry's SavedModel at batch 1 and 64 against its Keras generator
+in a `tf.function`, and the wall time of its evaluation. The best setting's counted FLOP/s (2 per multiply-add of
+its convolutions and dense layers, a backward pass counted as twice its forward) over the peak at its precision
+is `peak_fraction`. Ends with
+
+    RESULT train_vs_keras=<x> default_vs_best=<x> best_vs_torch=<x> loop_overhead=<x> peak_fraction=<x>
+    serving64_vs_keras=<x>
+
+(train = `tfgan-zoo train`'s images/s; keras = the keras.io loop as written; best = the fastest zoo setting;
+torch at that setting's precision; loop_overhead = 1 - train / the bare step at the same settings).
 """
 
+import dataclasses
 import json
 import os
 import platform
@@ -36,23 +50,33 @@ flags.DEFINE_string("config", "dcgan_fashion_mnist", "Zoo config whose networks 
 flags.DEFINE_integer("steps", 60, "Timed training steps per repeat (after warm-up).")
 flags.DEFINE_integer("warmup", 20, "Untimed steps first (tracing, XLA compilation, allocator warm-up).")
 flags.DEFINE_integer("repeats", 3, "Interleaved repeats of every variant; medians are reported.")
-flags.DEFINE_list("variants", None, "Variants to run (default: all of VARIANTS, and torch when installed).")
+flags.DEFINE_list(
+    "variants", None, "Variants to run (default: keras, train, SETTINGS, torch when installed, FAMILIES)."
+)
 flags.DEFINE_string("worker", None, "Internal: run one variant in this process and print its figures as JSON.")
 flags.DEFINE_string("output", None, "Also write the figures as JSON here.")
 flags.DEFINE_string(
     "entry", "dcgan_fashion_mnist", "Shipped entry whose serving latency and evaluation are timed ('' skips both)."
 )
 flags.DEFINE_integer("eval_samples", 1000, "Samples of the timed evaluation.")
+flags.DEFINE_integer("train_epochs", 3, "Epochs of the `train` variant (of the config's steps_per_epoch).")
+flags.DEFINE_list("families", None, "Other families' variants to time (default: all of FAMILIES).")
 FLAGS = flags.FLAGS
 
-# Levers of the zoo, each a config override of the default.
-VARIANTS = {
-    "keras": None,
+# The zoo's settings, each a list of config overrides: the default (`auto`) and every pinned combination.
+SETTINGS = {
     "zoo": [],
-    "zoo_no_xla": ["runtime.jit_compile=false"],
-    "zoo_spe10": ["runtime.steps_per_execution=10"],
-    "zoo_bf16": ["runtime.precision=mixed_bfloat16"],
-    "torch": None,
+    "zoo_fp32_xla": ["runtime.jit_compile=true", "runtime.precision=float32"],
+    "zoo_fp32": ["runtime.jit_compile=false", "runtime.precision=float32"],
+    "zoo_bf16_xla": ["runtime.jit_compile=true", "runtime.precision=mixed_bfloat16"],
+    "zoo_bf16": ["runtime.jit_compile=false", "runtime.precision=mixed_bfloat16"],
+}
+# Other families, at the default settings: (zoo config, overrides).
+FAMILIES = {
+    "family_wgan_gp": ("dcgan_fashion_mnist", ["train.loss=wasserstein", "train.gradient_penalty=10.0"]),
+    "family_cgan_projection": ("cgan_fashion_mnist", []),
+    "family_progressive_32": ("pggan_fashion_mnist", []),
+    "family_timeseries": ("cgan_lightcurves", []),
 }
 
 
@@ -106,7 +130,7 @@ def _keras_baseline(cfg, generator, discriminator):
             self.generator, self.discriminator = generator, discriminator
 
         def compile(self, d_optimizer, g_optimizer):
-            super().compile(jit_compile=cfg.runtime.jit_compile)
+            super().compile()  # as keras.io writes it: Keras's default jit_compile ("auto": no XLA on a CPU)
             self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
         def train_step(self, real):
@@ -129,14 +153,16 @@ def _keras_baseline(cfg, generator, discriminator):
 
 
 def _run_tensorflow(variant, cfg_name, overrides):
+    """Images/s of the bare `fit` step: the keras.io loop, or the zoo's GAN with `overrides` of the config."""
     import keras
 
-    from tfgan_zoo import build, networks, paths
+    from tfgan_zoo import build, data, networks, paths
     from tfgan_zoo import config as config_lib
 
-    cfg = config_lib.load(paths.config_path(cfg_name), overrides or [])
-    x = _images(cfg)
-    batch_size, steps = cfg.data.batch_size, FLAGS.warmup + FLAGS.steps
+    cfg = build.resolve(config_lib.load(paths.config_path(cfg_name), overrides or []))
+    source = build.load_source(cfg)
+    x = source.x[:10_000]  # the same first 10,000 examples for every variant: the timed loop never needs more
+    batch_size, steps = cfg.data.batch_size * cfg.train.d_steps, FLAGS.warmup + FLAGS.steps
     if variant == "keras":
         keras.utils.set_random_seed(cfg.train.seed)
         generator, discriminator = networks.family(cfg.model, "images").build(cfg.model, x.shape[1:], 0)
@@ -146,15 +172,100 @@ def _run_tensorflow(variant, cfg_name, overrides):
             keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
             keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2),
         )
+        dataset = _pipelines(x, batch_size, cfg.train.seed)["keras"]
     else:
-        model = build.compile_gan(build.build_gan(cfg, x.shape[1:]), cfg)
-    dataset = _pipelines(x, batch_size, cfg.train.seed)["keras" if variant == "keras" else "zoo"]
+        model = build.compile_gan(
+            build.build_gan(cfg, x.shape[1:], source.num_classes, source.metadata.get("condition_ranges")), cfg
+        )
+        subset = dataclasses.replace(
+            source,
+            x=x,
+            y=None if source.y is None else source.y[: len(x)],
+            conditions={name: values[: len(x)] for name, values in source.conditions.items()},
+        )
+        dataset = data.make_dataset(
+            subset, batch_size, seed=cfg.train.seed, labels=bool(model.num_classes), conditions=tuple(model.conditions)
+        )
     clock = _StepClock()
     model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock.callback(keras)])
-    return clock.images_per_second(FLAGS.warmup, batch_size)
+    figures = {"images_per_s": clock.images_per_second(FLAGS.warmup, batch_size)}
+    if variant != "keras":
+        figures["runtime"] = [cfg.runtime.jit_compile, cfg.runtime.precision]
+        figures["flops_per_image"] = _flops_per_image(model)
+    return figures
 
 
-def _run_torch(cfg_name):
+def _forward_flops(network):
+    """FLOPs of one example's forward pass through `network`: 2 per multiply-add of its dense and conv layers."""
+    import keras
+
+    total = 0
+    for layer in network._flatten_layers(include_self=False):
+        layer = getattr(layer, "layer", layer)  # a wrapper's (SpectralNormalization) inner layer
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None or not hasattr(layer, "output"):
+            continue
+        out = layer.output.shape[1:-1]
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            out = layer.input.shape[1:-1]  # each input pixel meets the whole kernel
+        positions = 1
+        for size in out:
+            positions *= size
+        total += 2 * positions * int(kernel.numpy().size)
+    return total
+
+
+def _flops_per_image(gan):
+    """Counted FLOPs of a train step per real image: each D step runs G and D on real and fake forward (D backward
+    twice), the G step G and D forward and backward; a backward pass counts twice its forward."""
+    g, d, k = _forward_flops(gan.generator), _forward_flops(gan.discriminator), gan.d_steps
+    return (k * (g + 6 * d) + 3 * g + 2 * d) / k
+
+
+def _run_train(cfg_name):
+    """Images/s of `tfgan-zoo train` on the config with every default callback, from the end of its first epoch to
+    the end of the run, read from the TensorBoard events it writes at each epoch end."""
+    import tempfile
+
+    import tensorflow as tf
+
+    from tfgan_zoo import config as config_lib
+    from tfgan_zoo import paths, training, workdirs
+
+    cfg = config_lib.load(paths.config_path(cfg_name))
+    cfg.train.steps = FLAGS.train_epochs * cfg.train.steps_per_epoch
+    with tempfile.TemporaryDirectory() as workdir:
+        training.train(cfg, workdir, verbose=0)
+        resolved = workdirs.saved_config(workdir).runtime
+        times = []
+        for path in tf.io.gfile.glob(f"{workdir}/logs/train/events.out.tfevents.*"):
+            for record in tf.data.TFRecordDataset(path):
+                event = tf.compat.v1.Event.FromString(record.numpy())
+                if any(value.tag == "epoch_d_loss" for value in event.summary.value):
+                    times.append(event.wall_time)
+    images = (FLAGS.train_epochs - 1) * cfg.train.steps_per_epoch * cfg.train.d_steps * cfg.data.batch_size
+    return {"images_per_s": images / (max(times) - min(times)), "runtime": [resolved.jit_compile, resolved.precision]}
+
+
+def _run_peak():
+    """GFLOP/s of a 2048x2048 matmul in float32 and bfloat16, the machine's peak for dense math at each."""
+    import tensorflow as tf
+
+    figures = {}
+    for dtype in ("float32", "bfloat16"):
+        a = tf.random.normal([2048, 2048], dtype=tf.float32)
+        a = tf.cast(a, dtype)
+        matmul = tf.function(lambda x: tf.matmul(x, x))
+        matmul(a).numpy()
+        start, reps = time.perf_counter(), 20
+        for _ in range(reps):
+            result = matmul(a)
+        result.numpy()
+        figures[dtype] = 2 * 2048**3 * reps / (time.perf_counter() - start) / 1e9
+    return figures
+
+
+def _run_torch(cfg_name, precision="float32"):
     import numpy as np
     import torch
     from torch import nn
@@ -197,14 +308,20 @@ def _run_torch(cfg_name):
     bce = nn.BCEWithLogitsLoss()
     batch_size = cfg.data.batch_size
 
+    # bfloat16 as the zoo's mixed precision: the forward passes under autocast, the weights and the losses float32.
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "mixed_bfloat16")
+
     def step(real):
         z = torch.randn(batch_size, m.latent_dim)
-        real_logits, fake_logits = discriminator(real), discriminator(generator(z).detach())
+        with autocast:
+            real_logits, fake_logits = discriminator(real), discriminator(generator(z).detach())
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
         d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
-        fake_logits = discriminator(generator(torch.randn(batch_size, m.latent_dim)))
+        with autocast:
+            fake_logits = discriminator(generator(torch.randn(batch_size, m.latent_dim))).float()
         g_loss = bce(fake_logits, torch.ones_like(fake_logits))
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -295,6 +412,7 @@ def _run_evaluation(entry):
 
 # Measured once per benchmark, after the training variants.
 _ONCE = {
+    "peak": _run_peak,
     "data": lambda: _run_data(FLAGS.config),
     "serving": lambda: _run_serving(FLAGS.entry),
     "evaluation": lambda: _run_evaluation(FLAGS.entry),
@@ -305,11 +423,16 @@ def _worker(variant):
     if variant in _ONCE:
         print(json.dumps({"variant": variant, **_ONCE[variant]()}))
         return
-    images_per_second = (
-        _run_torch(FLAGS.config) if variant == "torch" else _run_tensorflow(variant, FLAGS.config, VARIANTS[variant])
-    )
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"variant": variant, "images_per_s": images_per_second, "peak_rss_mb": peak_mb}))
+    if variant.startswith("torch"):
+        figures = {"images_per_s": _run_torch(FLAGS.config, "mixed_bfloat16" if variant == "torch_bf16" else "float32")}
+    elif variant == "train":
+        figures = _run_train(FLAGS.config)
+    elif variant in FAMILIES:
+        figures = _run_tensorflow(variant, *FAMILIES[variant])
+    else:
+        figures = _run_tensorflow(variant, FLAGS.config, SETTINGS.get(variant))
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"variant": variant, **figures}))
 
 
 def _spawn(variant):
@@ -322,6 +445,7 @@ def _spawn(variant):
         f"--warmup={FLAGS.warmup}",
         f"--entry={FLAGS.entry}",
         f"--eval_samples={FLAGS.eval_samples}",
+        f"--train_epochs={FLAGS.train_epochs}",
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -350,7 +474,9 @@ def main(argv):
     del argv
     if FLAGS.worker:
         return _worker(FLAGS.worker)
-    variants = FLAGS.variants or [v for v in VARIANTS if v != "torch" or _has_torch()]
+    torch = ["torch", "torch_bf16"] if _has_torch() else []
+    families = list(FAMILIES) if FLAGS.families is None else FLAGS.families
+    variants = FLAGS.variants or ["keras", "train", *SETTINGS, *torch, *families]
     runs = {variant: [] for variant in variants}
     for repeat in range(FLAGS.repeats):
         for variant in variants:
@@ -360,32 +486,40 @@ def main(argv):
                 flush=True,
             )
     medians = {
-        v: {
-            "images_per_s": statistics.median(r["images_per_s"] for r in rs),
-            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
-        }
+        v: {key: statistics.median(r[key] for r in rs) for key in ("images_per_s", "peak_rss_mb")}
+        | {key: rs[0][key] for key in ("runtime", "flops_per_image") if key in rs[0]}
         for v, rs in runs.items()
     }
-    keras_speed = medians["keras"]["images_per_s"]
+    speed = {v: m["images_per_s"] for v, m in medians.items()}
     print(
-        f"\n{FLAGS.config}, batch from its config, {FLAGS.steps} timed steps after {FLAGS.warmup}, "
-        f"median of {FLAGS.repeats}; {_hardware()}"
+        f"\n{FLAGS.config}, batch from its config, {FLAGS.steps} timed steps after {FLAGS.warmup} (train: "
+        f"{FLAGS.train_epochs} epochs), median of {FLAGS.repeats}; {_hardware()}"
     )
-    print(f"{'variant':<12} {'images/s':>9} {'vs keras':>9} {'peak MB':>8} {'vs keras':>9}")
+    print(f"{'variant':<24} {'jit, precision':<22} {'images/s':>9} {'vs keras':>9} {'peak MB':>8}")
     for variant, m in medians.items():
+        runtime = ", ".join(map(str, m.get("runtime", ())))
         print(
-            f"{variant:<12} {m['images_per_s']:9.0f} {m['images_per_s'] / keras_speed:9.2f} "
-            f"{m['peak_rss_mb']:8.0f} {m['peak_rss_mb'] / medians['keras']['peak_rss_mb']:9.2f}"
+            f"{variant:<24} {runtime:<22} {m['images_per_s']:9.0f} {m['images_per_s'] / speed['keras']:9.2f} "
+            f"{m['peak_rss_mb']:8.0f}"
         )
-    zoo_variants = [v for v in medians if v.startswith("zoo")]
-    best = max(zoo_variants, key=lambda v: medians[v]["images_per_s"])
+    best = max((v for v in SETTINGS if v in speed), key=speed.get)
+    # The bare step at the settings `train` resolved to, for the loop's overhead.
+    same = next((v for v in SETTINGS if v in speed and medians[v].get("runtime") == medians["train"]["runtime"]), "zoo")
+    peak = _spawn("peak")
+    precision = medians[best]["runtime"][1]
+    peak_gflops = peak["bfloat16" if precision == "mixed_bfloat16" else "float32"]
     result = {
-        "default_vs_keras": medians["zoo"]["images_per_s"] / keras_speed,
-        "best_vs_keras": medians[best]["images_per_s"] / keras_speed,
+        "train_vs_keras": speed["train"] / speed["keras"],
+        "default_vs_best": speed["zoo"] / speed[best],
+        "loop_overhead": 1 - speed["train"] / speed[same],
+        "peak_fraction": speed[best] * medians[best]["flops_per_image"] / 1e9 / peak_gflops,
     }
-    if "torch" in medians:
-        result["best_vs_torch"] = medians[best]["images_per_s"] / medians["torch"]["images_per_s"]
-    print(f"best zoo variant: {best}")
+    if torch:
+        result["best_vs_torch"] = speed[best] / speed["torch_bf16" if precision == "mixed_bfloat16" else "torch"]
+    print(
+        f"best zoo setting: {best} ({precision}); {medians[best]['flops_per_image'] / 1e6:.1f} MFLOP per image, "
+        f"matmul peak {peak['float32']:.0f} GFLOP/s float32, {peak['bfloat16']:.0f} bfloat16"
+    )
     extra = {"data": _spawn("data")}
     print(
         "\nInput pipelines alone, images/s: "
@@ -404,6 +538,8 @@ def main(argv):
                 f"{batch[6:]:<6} {s['p50_ms']:15.2f} {s['p99_ms']:7.2f} {k['p50_ms']:10.2f} {k['p99_ms']:7.2f} "
                 f"{k['p50_ms'] / s['p50_ms']:10.2f}"
             )
+        batch64 = extra["serving"]["batch_64"]
+        result["serving64_vs_keras"] = batch64["keras"]["p50_ms"] / batch64["saved_model"]["p50_ms"]
         e = extra["evaluation"]
         print(
             f"\nEvaluation ({e['rows']} rows of {e['num_samples']} samples: the generator and the references): "
@@ -418,13 +554,22 @@ def main(argv):
                     "runs": runs,
                     "medians": medians,
                     "best": best,
+                    "peak_gflops": peak,
                     **result,
                     **extra,
                 },
                 f,
                 indent=1,
             )
-    print("RESULT " + " ".join(f"{k}={v:.2f}" for k, v in result.items()))
+    order = [
+        "train_vs_keras",
+        "default_vs_best",
+        "best_vs_torch",
+        "loop_overhead",
+        "peak_fraction",
+        "serving64_vs_keras",
+    ]
+    print("RESULT " + " ".join(f"{k}={result[k]:.2f}" for k in order if k in result))
 
 
 if __name__ == "__main__":
