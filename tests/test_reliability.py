@@ -414,3 +414,20 @@ def test_a_conditional_gan_fed_samples_without_labels(conditional_gan):
         r"batches; got samples only",
     ):
         conditional_gan.fit(stream, steps_per_epoch=1, epochs=1, verbose=0)
+
+
+def test_a_non_finite_weight_is_caught_at_the_next_checkpoint_step(tmp_path, mlp_gan):
+    # A NaN in the EMA generator leaves the losses finite: the weights' check, every 4 steps here (the checkpoint
+    # interval in a run), stops training before the checkpoint of step 4 could save it.
+    gan = mlp_gan(ema_decay=0.9)
+    real = np.random.default_rng(0).normal(size=(512, 2)).astype("float32")
+
+    class Poison(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.step.numpy()) == 2:
+                self.model.ema_generator.weights[0].assign(np.full(self.model.ema_generator.weights[0].shape, np.nan))
+
+    monitor = health.TrainingHealth(str(tmp_path), lambda: None, real, "non_saturating", check_weights_every=4)
+    stream = data.make_dataset(real, 16)
+    gan.fit(stream, steps_per_epoch=8, epochs=1, verbose=0, callbacks=[Poison(), monitor])
+    assert monitor.failure and "Training diverged at step 4: a weight became NaN or Inf" in monitor.failure

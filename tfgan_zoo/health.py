@@ -47,7 +47,9 @@ class TrainingHealth(keras.callbacks.Callback):
 
     - A loss, gradient norm or weight that is NaN or Inf stops training and calls `restore` (which loads the last
       good checkpoint and returns its path): place this callback before the checkpoint saver, so that nothing
-      non-finite reaches the disk. `failure` then holds the message. An update that float16 loss scaling skips
+      non-finite reaches the disk. The logged values are checked at every step; the weights, a reduction over all
+      of them, at every `check_weights_every` steps (the checkpoint interval) and when training ends, which is
+      before every save: a non-finite weight makes the losses non-finite at the next step anyway. `failure` then holds the message. An update that float16 loss scaling skips
       is no divergence: `GAN` counts it in `loss_scale_skips` and leaves it out of the gradient norms.
     - A discriminator loss less than `d_loss_floor` above the best it can reach with its targets
       (`best_discriminator_loss`) for `window` consecutive steps warns that D is winning. Not for the
@@ -63,6 +65,7 @@ class TrainingHealth(keras.callbacks.Callback):
         real: real examples, at least `2 * num_samples` of them for an unbiased reference.
         loss: the GAN loss name.
         label_smoothing, label_noise, label_flip: D's targets, as `GAN.compile` takes them.
+        check_weights_every: steps between checks of the weights (1: every step).
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class TrainingHealth(keras.callbacks.Callback):
         label_smoothing=0.0,
         label_noise=0.0,
         label_flip=0.0,
+        check_weights_every=1,
     ):
         super().__init__()
+        self.check_weights_every = check_weights_every
         self.restore, self.loss = restore, loss
         self.d_loss_floor, self.window, self.min_diversity = d_loss_floor, window, min_diversity
         self.best_d_loss = best_discriminator_loss(loss, label_smoothing, label_noise, label_flip)
@@ -110,12 +115,16 @@ class TrainingHealth(keras.callbacks.Callback):
         logs = logs or {}
         step = int(self.model.step.numpy())
         bad = [name for name, value in logs.items() if not np.all(np.isfinite(value))]
-        if not bool(self._finite()):
+        if step % self.check_weights_every == 0 and not bool(self._finite()):
             bad.append("a weight")
         if bad:
             self._stop(step, bad)
         elif self.best_d_loss is not None and "d_loss" in logs:
             self._watch_discriminator(step, float(np.mean(logs["d_loss"])))
+
+    def on_train_end(self, logs=None):
+        if not self.failure and not bool(self._finite()):
+            self._stop(int(self.model.step.numpy()), ["a weight"])
 
     def _stop(self, step, bad):
         self.model.stop_training = True

@@ -145,6 +145,7 @@ def _fit(config, workdir, gan, source, checkpoint, run_checkpoints, start, resto
             t.label_smoothing,
             t.label_noise,
             t.label_flip,
+            check_weights_every=t.checkpoint_every or t.steps_per_epoch,
         )
     run_callbacks = [monitor] if monitor else []
     if "centers" in source.metadata:
