@@ -306,6 +306,17 @@ def to_dict(config):
     return dataclasses.asdict(config)
 
 
+def flat(config):
+    """`{"section.key": value}` of `config` (and `name`); `data.params` stays one value, as `--set` takes it."""
+    values = {}
+    for section, keys in to_dict(config).items():
+        if isinstance(keys, dict):
+            values.update({f"{section}.{key}": value for key, value in keys.items()})
+        else:
+            values[section] = keys
+    return values
+
+
 def save(config, path):
     """Writes `config` as YAML, atomically."""
     write_atomically(path, yaml.safe_dump(to_dict(config), sort_keys=False))

@@ -43,8 +43,9 @@ def search_path(kind):
     folders.append(("packaged", packaged / name) if packaged else ("repository", _REPOSITORY / name))
     found, seen = [], set()
     for origin, folder in folders:
-        if folder and pathlib.Path(folder).resolve() not in seen:
-            seen.add(pathlib.Path(folder).resolve())
+        resolved = pathlib.Path(folder).resolve() if folder else None
+        if resolved and resolved not in seen:
+            seen.add(resolved)
             found.append((origin, pathlib.Path(folder)))
     return found
 

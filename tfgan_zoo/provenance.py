@@ -35,31 +35,21 @@ def hardware():
     return f"{os.cpu_count()} CPU cores ({platform.machine()})" + (f", {len(gpus)} GPU" if gpus else "")
 
 
-def config_reference(config, workdir):
-    """The zoo config's path as the repository names it, or the workdir's resolved config when none matches."""
-    path = paths.zoo_config(config.name)
+def config_reference(config, workdir, path=None):
+    """The zoo config's path as the repository names it, or the workdir's resolved config when none matches.
+    `path`: the zoo config of `config.name`, when the caller has looked it up already."""
+    path = path or paths.zoo_config(config.name)
     return f"zoo_configs/{path.name}" if path else str(workdir / "config.yaml")
 
 
 def training_command(config, workdir):
     """The `tfgan-zoo train` command that reproduces the run: its zoo config plus one `--set` per difference."""
     path = paths.zoo_config(config.name)
-    command = ["tfgan-zoo", "train", "--config", config_reference(config, workdir), "--workdir", str(workdir)]
+    command = ["tfgan-zoo", "train", "--config", config_reference(config, workdir, path), "--workdir", str(workdir)]
     if path:
-        base, run = _flat(config_lib.to_dict(config_lib.load(str(path)))), _flat(config_lib.to_dict(config))
+        base, run = config_lib.flat(config_lib.load(str(path))), config_lib.flat(config)
         for key, value in run.items():
             if value != base[key]:
                 text = yaml.safe_dump(value, default_flow_style=True, width=math.inf).removesuffix("\n...\n")
                 command += ["--set", f"{key}={text.strip()}"]
     return shlex.join(command)
-
-
-def _flat(values, prefix=""):
-    """`{"train": {"steps": 5}}` -> `{"train.steps": 5}`; `data.params` stays one value, as `--set` takes it."""
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and not prefix:
-            flat.update(_flat(value, f"{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat

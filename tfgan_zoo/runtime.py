@@ -54,9 +54,9 @@ def device_kind(strategy="default", flags=None):
 
 def resolve(runtime_config, kind=None):
     """`(jit_compile, precision)` of `runtime_config` with each `auto` replaced by the fastest setting for `kind`
-    (default: this machine's `device_kind`). Explicit values stay as they are."""
-    jit, precision = FASTEST[kind or device_kind(runtime_config.strategy)]
-    return (
-        jit if runtime_config.jit_compile == "auto" else runtime_config.jit_compile,
-        precision if runtime_config.precision == "auto" else runtime_config.precision,
-    )
+    (default: this machine's `device_kind`, looked up only when a setting is `auto`). Explicit values stay."""
+    settings = (runtime_config.jit_compile, runtime_config.precision)
+    if "auto" not in settings:
+        return settings
+    fastest = FASTEST[kind or device_kind(runtime_config.strategy)]
+    return tuple(best if setting == "auto" else setting for setting, best in zip(settings, fastest))

@@ -61,24 +61,13 @@ def locked(folder):
         yield
 
 
-def _flat(config):
-    """`{"section.key": value}` of a config (and `name`)."""
-    flat = {}
-    for section, values in config_lib.to_dict(config).items():
-        if isinstance(values, dict):
-            flat.update({f"{section}.{key}": value for key, value in values.items()})
-        else:
-            flat[section] = values
-    return flat
-
-
 def prepare(workdir, config, write=True):
     """Checks that the run in `workdir`, if any, was made by the same config up to the `RESUMABLE` keys, and
     writes `config` as its `config.yaml` (unless not `write`). Returns the changed keys as {key: (old, new)}."""
-    saved_path = os.path.join(workdir, "config.yaml")
+    saved = saved_config(workdir)  # read again under the lock: what `train` resolved against may be stale
     changes = {}
-    if os.path.exists(saved_path):
-        old, new = _flat(config_lib.load(saved_path)), _flat(config)
+    if saved is not None:
+        old, new = config_lib.flat(saved), config_lib.flat(config)
         changes = {key: (old[key], new[key]) for key in new if new[key] != old[key]}
         refused = [key for key in changes if not any(fnmatch.fnmatch(key, pattern) for pattern in RESUMABLE)]
         if refused:
@@ -87,7 +76,7 @@ def prepare(workdir, config, write=True):
                 f"Resume with the same config (only {', '.join(RESUMABLE)} may change) or choose a new --workdir."
             )
     if write:
-        config_lib.save(config, saved_path)
+        config_lib.save(config, os.path.join(workdir, "config.yaml"))
     return changes
 
 

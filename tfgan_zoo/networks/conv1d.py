@@ -117,11 +117,7 @@ def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_
             num_classes,
             num_conditions,
             m.conditioning,
-            batch_norm=m.batch_norm,
-            spectral_norm=m.spectral_norm,
-            minibatch_stddev=m.minibatch_stddev,
-            dropout=m.dropout,
-            sync_batch_norm=sync_batch_norm,
+            **dcgan.discriminator_options(m, sync_batch_norm),
         ),
     )
 

@@ -215,16 +215,20 @@ def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_
     return (
         generator(m.latent_dim, sample_shape, m.channels, num_classes, m.upsampling, sync_batch_norm),
         discriminator(
-            sample_shape,
-            m.channels,
-            num_classes,
-            m.conditioning,
-            batch_norm=m.batch_norm,
-            spectral_norm=m.spectral_norm,
-            minibatch_stddev=m.minibatch_stddev,
-            dropout=m.dropout,
-            sync_batch_norm=sync_batch_norm,
+            sample_shape, m.channels, num_classes, m.conditioning, **discriminator_options(m, sync_batch_norm)
         ),
+    )
+
+
+def discriminator_options(model_config, sync_batch_norm=False):
+    """The `model.*` options of a DCGAN-rule discriminator (this family's and the timeseries family's)."""
+    m = model_config
+    return dict(
+        batch_norm=m.batch_norm,
+        spectral_norm=m.spectral_norm,
+        minibatch_stddev=m.minibatch_stddev,
+        dropout=m.dropout,
+        sync_batch_norm=sync_batch_norm,
     )
 
 
