@@ -1,6 +1,7 @@
 """Training under MirroredStrategy on 2 logical CPU devices, or on 2 worker processes, equals training on one
 device; so does a run resumed on another number of replicas or workers (elastic resume)."""
 
+import functools
 import json
 import logging
 import os
@@ -137,35 +138,47 @@ ELASTIC_RUNS = {
 
 
 @pytest.fixture(scope="module")
-def elastic_configs(tmp_path_factory, tiny_config):
-    """case -> the path of its tiny config (pinned runtime), written for the processes that train it."""
+def elastic_config(tmp_path_factory, tiny_config):
+    """`elastic_config(case)`: the path of the case's tiny config (pinned runtime), written for the processes that
+    train it, and its k."""
     folder = tmp_path_factory.mktemp("elastic_configs")
-    paths = {}
-    for case, (name, *overrides) in ELASTIC.items():
-        paths[case] = folder / f"{name}.yaml"
-        config.save(tiny_config(name, *overrides), paths[case])
-    return paths
+
+    @functools.cache
+    def write(case):
+        name, *overrides = ELASTIC[case]
+        cfg = tiny_config(name, *overrides)
+        config.save(cfg, folder / f"{case}.yaml")
+        return folder / f"{case}.yaml", cfg.train.steps_per_epoch
+
+    return write
 
 
 @pytest.fixture(scope="module")
-def elastic_runs(tmp_path_factory, elastic_configs):
-    """(case, run) -> `(workdir, weights)` of every `ELASTIC_RUNS` run of every case, trained in one process."""
+def elastic_runs(tmp_path_factory, elastic_config):
+    """`elastic_runs(case)`: run -> `(workdir, weights)` of each of the case's `ELASTIC_RUNS`, trained in one process
+    once per module."""
     folder = tmp_path_factory.mktemp("elastic")
-    runs = {}
-    for case, path in elastic_configs.items():
-        k = config.load(str(path)).train.steps_per_epoch
-        for run, phases in ELASTIC_RUNS.items():
-            workdir = folder / f"{case}_{run}"
-            runs[case, run] = (path, phases.format(k=k), workdir, f"{workdir}.npz")
-    results = run_script(*runs.values())
-    return {key: (run[2], result) for (key, run), result in zip(runs.items(), results, strict=True)}
+
+    @functools.cache
+    def train_case(case):
+        path, k = elastic_config(case)
+        runs = {
+            run: (path, phases.format(k=k), folder / f"{case}_{run}", folder / f"{case}_{run}.npz")
+            for run, phases in ELASTIC_RUNS.items()
+        }
+        results = run_script(*runs.values())
+        return {run: (args[2], result) for (run, args), result in zip(runs.items(), results, strict=True)}
+
+    return train_case
+
+
+def saved_weights(saved):
+    return [saved[key] for key in saved.files if not key.startswith("metric_")]
 
 
 def assert_same_weights_as(weights, reference):
-    """`weights` (a saved run's, or a list of arrays) equal the saved `reference` run's, up to `TOLERANCE`."""
-    expected = [reference[key] for key in reference.files if not key.startswith("metric_")]
-    if not isinstance(weights, list):
-        weights = [weights[key] for key in weights.files if not key.startswith("metric_")]
+    """The arrays `weights` equal those of the saved `reference` run, up to `TOLERANCE`."""
+    expected = saved_weights(reference)
     assert len(expected) > 4
     for index, (actual, wanted) in enumerate(zip(weights, expected, strict=True)):
         np.testing.assert_allclose(actual, wanted, **TOLERANCE, err_msg=f"weight {index}")
@@ -175,15 +188,30 @@ def topology(strategy, replicas, workers=1):
     return {"strategy": strategy, "replicas": replicas, "workers": workers}
 
 
-@pytest.mark.parametrize("case", sorted(ELASTIC))
+def test_the_record_keeps_each_topology_with_the_step_it_began_at(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    one, four = topology("default", 1), topology("mirrored", 4)
+    workdirs.record(tmp_path, 0, one, {})
+    workdirs.record(tmp_path, 6, one, {})  # resumed where it ran: nothing to add
+    workdirs.record(tmp_path, 8, four, {})  # on 4 GPUs, the config unchanged
+    assert yaml.safe_load((tmp_path / workdirs.CONFIG_HISTORY).read_text()) == [
+        {"step": 0, "topology": one},
+        {"step": 8, "topology": four},
+    ]
+    assert [record.getMessage() for record in caplog.records] == [
+        "Resumed at step 8 on mirrored (replicas 4, workers 1); until then it trained on default (replicas 1, workers 1)."
+    ]
+
+
+@pytest.mark.parametrize("case", ["vanilla", pytest.param("dcgan", marks=pytest.mark.slow)])  # dcgan: 25 s more
 @pytest.mark.parametrize("run", ["to_more_replicas", "to_fewer_replicas"])
 def test_a_run_resumed_on_another_number_of_replicas_ends_with_the_weights_of_an_uninterrupted_one(
-    elastic_runs, case, run
+    elastic_config, elastic_runs, case, run
 ):
-    workdir, resumed = elastic_runs[case, run]
-    assert_same_weights_as(resumed, elastic_runs[case, "straight"][1])
+    workdir, resumed = elastic_runs(case)[run]
+    assert_same_weights_as(saved_weights(resumed), elastic_runs(case)["straight"][1])
     before, after = (topology("default", 1), topology("mirrored", 2))[:: 1 if run == "to_more_replicas" else -1]
-    k = config.load(str(workdir / "config.yaml")).train.steps_per_epoch
+    k = elastic_config(case)[1]
     assert yaml.safe_load((workdir / workdirs.CONFIG_HISTORY).read_text()) == [
         {"step": 0, "topology": before},
         {
@@ -195,15 +223,14 @@ def test_a_run_resumed_on_another_number_of_replicas_ends_with_the_weights_of_an
 
 
 def test_a_multi_worker_run_resumed_on_one_process_ends_with_the_weights_of_an_uninterrupted_one(
-    tmp_path, free_ports, elastic_configs, elastic_runs, caplog
+    tmp_path, free_ports, elastic_config, elastic_runs, caplog
 ):
-    path, workdir = elastic_configs["vanilla"], tmp_path / "run"
-    k = config.load(str(path)).train.steps_per_epoch
+    (path, k), workdir = elastic_config("vanilla"), tmp_path / "run"
     train_workers(free_ports, path, f"multi_worker:{k}", [workdir] * 2, [tmp_path / f"worker{i}.npz" for i in range(2)])
     caplog.set_level(logging.INFO, logger="absl")
     gan, _ = training.train(config.load(str(path), ["runtime.strategy=default"]), workdir, verbose=0)
     weights = gan.generator.get_weights() + gan.discriminator.get_weights() + gan.ema_generator.get_weights()
-    assert_same_weights_as(weights, elastic_runs["vanilla", "straight"][1])
+    assert_same_weights_as(weights, elastic_runs("vanilla")["straight"][1])
     messages = [record.getMessage() for record in caplog.records]
     assert any("runtime.strategy multi_worker -> default" in message for message in messages), messages
     assert (

@@ -99,7 +99,7 @@ def record(workdir, step, topology, changes):
     entry = {"step": step, "topology": topology}
     if changes:
         entry["changed"] = {key: list(values) for key, values in changes.items()}
-    config_lib.write_atomically(path, yaml.safe_dump(history + [entry], sort_keys=False))
+    config_lib.write_atomically(path, yaml.safe_dump(history + [entry], sort_keys=False, default_flow_style=None))
     if changes:
         logging.info(
             "Resumed with changes, recorded in %s: %s.",
