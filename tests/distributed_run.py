@@ -20,9 +20,12 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--run", nargs=4, action="append", required=True, metavar=("CONFIG", "PHASES", "WORKDIR", "OUTPUT"))
 parser.add_argument("--set", action="append", default=[], dest="overrides")
 args = parser.parse_args()
-runs = [(name, [phase.split(":") for phase in phases.split(",")], *paths) for name, phases, *paths in args.run]
-if any(phase[0] == "mirrored" for _, phases, *_ in runs for phase in phases):
-    # multi_worker runs one device per process, with TF_CONFIG set by the test
+runs = [
+    (name, [phase.split(":") for phase in phases.split(",")], workdir, output)
+    for name, phases, workdir, output in args.run
+]
+# Two devices for mirrored; multi_worker runs one device per process, with TF_CONFIG set by the test.
+if any(strategy == "mirrored" for _, phases, *_ in runs for strategy, *_ in phases):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
