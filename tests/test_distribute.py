@@ -62,8 +62,8 @@ def train(tmp_path, case, strategy):
 
 
 def train_workers(free_ports, name, phases, folders, outputs, overrides=()):
-    """Trains `name` as a cluster of one worker process per workdir (they may share one), each saving to its output;
-    returns what they saved."""
+    """Trains `name` on a cluster of one worker process per folder of `folders`, each its workdir (the workers may
+    share one), each saving to its output; returns what they saved."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(len(folders))]}
     workers = []
     for index, (workdir, output) in enumerate(zip(folders, outputs, strict=True)):
@@ -210,7 +210,8 @@ def test_a_run_resumed_on_another_number_of_replicas_ends_with_the_weights_of_an
 ):
     workdir, resumed = elastic_runs(case)[run]
     assert_same_weights_as(saved_weights(resumed), elastic_runs(case)["straight"][1])
-    before, after = (topology("default", 1), topology("mirrored", 2))[:: 1 if run == "to_more_replicas" else -1]
+    one, two = topology("default", 1), topology("mirrored", 2)
+    before, after = (one, two) if run == "to_more_replicas" else (two, one)
     k = elastic_config(case)[1]
     assert yaml.safe_load((workdir / workdirs.CONFIG_HISTORY).read_text()) == [
         {"step": 0, "topology": before},
