@@ -203,7 +203,7 @@ def test_the_record_keeps_each_topology_with_the_step_it_began_at(tmp_path, capl
     ]
 
 
-@pytest.mark.parametrize("case", ["vanilla", pytest.param("dcgan", marks=pytest.mark.slow)])  # dcgan: 40 s more
+@pytest.mark.parametrize("case", ["vanilla", pytest.param("dcgan", marks=pytest.mark.slow)])  # dcgan: 40 s of CPU
 @pytest.mark.parametrize("run", ["to_more_replicas", "to_fewer_replicas"])
 def test_a_run_resumed_on_another_number_of_replicas_ends_with_the_weights_of_an_uninterrupted_one(
     elastic_config, elastic_runs, case, run
@@ -223,6 +223,7 @@ def test_a_run_resumed_on_another_number_of_replicas_ends_with_the_weights_of_an
     ]
 
 
+@pytest.mark.slow  # about 30 s of CPU: two worker processes, then the resume
 def test_a_multi_worker_run_resumed_on_one_process_ends_with_the_weights_of_an_uninterrupted_one(
     tmp_path, free_ports, elastic_config, elastic_runs, caplog
 ):
