@@ -133,8 +133,11 @@ def main():
         print(json.dumps(first_request(args.entry, signature, int(n), warm == "warm")))
         return
 
-    figures = {"entry": args.entry, "cpu": cpu(), "sweep": sweep(args.entry), "payload": payload(args.entry)}
-    print(f"{args.entry} on {figures['cpu']}\n\nserving_default, in process:\n  batch   p50 ms   samples/s")
+    # Other work on the machine slows every figure: the load average says how busy it was.
+    figures = {"entry": args.entry, "cpu": cpu(), "load_average": os.getloadavg()[0]}
+    figures.update(sweep=sweep(args.entry), payload=payload(args.entry))
+    print(f"{args.entry} on {figures['cpu']}, load average {figures['load_average']:.1f}")
+    print("\nserving_default, in process:\n  batch   p50 ms   samples/s")
     for n, m in figures["sweep"].items():
         print(f"  {n:5d} {m['p50_ms']:8.2f} {m['samples_per_s']:11.0f}")
     figures["first_request"] = {}

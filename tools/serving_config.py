@@ -97,6 +97,7 @@ def main():
     if args.sweep:
         figures = json.loads(pathlib.Path(args.sweep).read_text())
         about = f"{figures['entry']}'s serving_default on {figures['cpu']}"
+        about += f", load average {figures['load_average']:.1f}" if "load_average" in figures else ""
         written["batching_parameters.txt"] = batching_text(
             batching_parameters(figures["sweep"]), figures["sweep"], about
         )
