@@ -97,8 +97,10 @@ def record_changes(workdir, step, changes):
     )
 
 
-def _checkpoint_step(path):
-    return int(re.search(r"-(\d+)$", path).group(1))
+def _checkpoints(directory):
+    """`{step: checkpoint prefix}` of the checkpoints in `directory`, found by their index files."""
+    prefixes = (index[: -len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")))
+    return {int(re.search(r"-(\d+)$", prefix).group(1)): prefix for prefix in prefixes}
 
 
 def restore_latest(checkpoint, directory):
@@ -108,11 +110,7 @@ def restore_latest(checkpoint, directory):
     are found by their index files, so a damaged `checkpoint` state file loses nothing either. One that reads but
     does not fit the model is an error: falling back would silently train something else.
     """
-    paths = sorted(
-        (index[: -len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))),
-        key=_checkpoint_step,
-        reverse=True,
-    )
+    paths = [path for _, path in sorted(_checkpoints(directory).items(), reverse=True)]
     for path in paths:
         try:
             checkpoint.restore(path).assert_existing_objects_matched()
@@ -190,10 +188,7 @@ def best_checkpoint(workdir, metric):
         raise ValueError(f"{history} logs no {metric}; metrics it logs: {logged}.")
     # An epoch's row is written just before the checkpoint at its last step (`callbacks.Checkpoint`).
     scores = {(int(row["epoch"]) + 1) * config.train.steps_per_epoch: row[metric] for row in rows}
-    kept = {
-        _checkpoint_step(index[: -len(".index")]): index[: -len(".index")]
-        for index in tf.io.gfile.glob(str(workdir / "checkpoints" / "ckpt-*.index"))
-    }
+    kept = _checkpoints(str(workdir / "checkpoints"))
     candidates = [
         (float(scores[step]), step) for step in kept if scores.get(step) and math.isfinite(float(scores[step]))
     ]
