@@ -7,7 +7,7 @@
 - `payload`: bytes per sample of REST requests and responses: `serving_default`'s z in and floats out, `seed`'s
   scalars in, `png`'s base64 PNG files out.
 
-    python tools/serving_benchmark.py --entry dcgan_fashion_mnist --output runs/serving.json   # ~3 minutes on 2 cores
+    python tools/serving_benchmark.py --entry dcgan_fashion_mnist --output runs/serving.json   # ~8 minutes on 2 busy cores
 """
 
 import argparse
