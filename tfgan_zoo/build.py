@@ -168,8 +168,10 @@ def set_learning_rates(gan, config):
             optimizer.learning_rate = rate
 
 
-def load_source(config, split="train"):
+def load_source(config, split="train", num_examples=None):
+    """The data of `config`; `num_examples` overrides `data.num_examples` (1: the metadata and one example)."""
     d = config.data
+    num_examples = d.num_examples if num_examples is None else num_examples
     return data.load(
-        d.source, split, seed=config.train.seed, num_examples=d.num_examples, data_dir=d.data_dir, **d.params
+        d.source, split, seed=config.train.seed, num_examples=num_examples, data_dir=d.data_dir, **d.params
     )

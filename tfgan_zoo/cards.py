@@ -82,7 +82,8 @@ def card_markdown(card, reference=None):
         f"A generator of `{card['dataset']}` samples{conditional} (family `{card['family']}`): "
         f"{card['latent_dim']}-d {card['latent_distribution']} z -> samples of shape {card['sample_shape']}"
         + (f" in {card['value_range']}." if card["value_range"] else " (coordinates)."),
-        f"Version {card['version']}, exported from `{t['checkpoint']}`.",
+        f"Version {card['version']}, exported from `{t['checkpoint']}`"
+        + (f" by `{card['export_command']}`." if card.get("export_command") else "."),
         "",
         "## Use",
         "",
@@ -93,8 +94,7 @@ def card_markdown(card, reference=None):
         "```",
         "",
         f"`tfgan-zoo sample --model {reference} --num 64 --output grid.png`; behind TF Serving: `docs/serving.md`.",
-        f"Signatures: `serving_default` ({inputs} -> `samples` float32)"
-        + (" and `images` (same inputs -> `images` uint8 [N, H, W, C])." if len(card["sample_shape"]) == 3 else "."),
+        "Signatures: " + "; ".join(_signatures(card, inputs)) + ".",
     ]
     if card.get("keras_file"):
         lines.append(
@@ -120,21 +120,52 @@ def card_markdown(card, reference=None):
     ]
     if card["metrics"]:
         lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}), "```"]
+        if "truncation" in card["metrics"]:
+            lines += ["", "```text", truncation_table(card["metrics"]["truncation"]), "```"]
     else:
         lines.append(f"Not evaluated yet: `tfgan-zoo evaluate --model {reference}`.")
     return "\n".join(lines) + "\n"
 
 
+def _signatures(card, inputs):
+    """What each signature of the card's version takes and gives, `inputs` being those of `serving_default`."""
+    per_sample = "".join(f", `{c}` float32 [num]" for c in card["conditions"])
+    described = {
+        "serving_default": f"`serving_default` ({inputs} -> `samples` float32)",
+        "seed": "`seed` (`seed` int64, `num` int32, `truncation` float32 scalars"
+        + (", `label` int32 [num]" if card["num_classes"] else "")
+        + f"{per_sample} -> `samples`: what `model.sample(num, seed=seed, truncation=psi)` gives)",
+        "images": "`images` (the inputs of `serving_default` -> `images` uint8 [N, H, W, C])",
+        "png": "`png` (the same -> `png_bytes` string [N], one PNG file per sample)",
+    }
+    # Cards written before the card listed its signatures: versions with serving_default and, for images, images.
+    served = card.get("signatures") or ["serving_default"] + ["images"] * (len(card["sample_shape"]) == 3)
+    return [described[name] for name in served]
+
+
 def format_table(report):
     """The report as a text table: one row for the generator, one per reference."""
-    rows = {"generator": report["values"], **report["references"]}
-    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
     about = report["evaluator"]
     title = report.get("model", "generator") + (f" at step {report['step']}" if "step" in report else "")
     title += f" on {report['dataset']}: {about['name']}"
     title += f", test accuracy {about['test_accuracy']:.2%}" if "test_accuracy" in about else ""
     title += f"; {about['num_samples']} samples per row"
     title += f", against the {about['reference']}" if "reference" in about else ""
+    return _table(title, {"generator": report["values"], **report["references"]})
+
+
+def truncation_table(truncation):
+    """The figures of `metrics.truncation` as a text table: one row per truncation psi."""
+    title = (
+        f"Truncation: samples of psi * z (1.0 = none; {truncation['num_samples']} samples per row, seed "
+        f"{truncation['seed']}); lower psi trades diversity (recall) for fidelity (precision)"
+    )
+    return _table(title, {f"psi {psi}": values for psi, values in truncation["values"].items()})
+
+
+def _table(title, rows):
+    """`title` above a table of `rows` (name -> {column: value}), one column per key any row has."""
+    columns = list(dict.fromkeys(key for values in rows.values() for key in values))
     table = [["row", *columns]] + [
         [name, *(_number(values.get(key)) for key in columns)] for name, values in rows.items()
     ]

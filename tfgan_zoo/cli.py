@@ -34,6 +34,13 @@ flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras progress ou
 flags.DEFINE_boolean(
     "force", False, "export: add the version even when its data, family or sample shape differ from the entry's."
 )
+flags.DEFINE_string(
+    "from_entry", None, "export: rebuild the newest version of this entry as its next one, from its own gan.keras."
+)
+flags.DEFINE_string("best", None, "export: the kept checkpoint that scored best on this metric in history.csv.")
+flags.DEFINE_list(
+    "truncation", None, "sample: psi in (0, 1] scaling z (1.0 = none); evaluate: psi values to measure, e.g. 1,0.7,0.5."
+)
 flags.DEFINE_boolean("extrapolate", False, "sample: allow --condition values outside the model's trained range.")
 FLAGS = flags.FLAGS
 
@@ -43,12 +50,16 @@ USAGE = f"""usage: tfgan-zoo <command> [flags]
 commands:
   train   --config <entry or yaml> --workdir DIR [--set key=value ...]   train or resume a run
   list                                                                   the zoo's configs and shipped models
-  export  --workdir DIR --output saved_models/<entry> [--checkpoint P] [--force]
-              the generator as the next version of a TF Serving entry; --force adds it even when its data,
-              family or sample shape differ from the entry's
-  evaluate    --model M [--evaluator E] [--num_samples N] [--seed S]
-              metrics next to real-data reference rows; writes evaluation.json
+  export  --workdir DIR --output saved_models/<entry> [--checkpoint P | --best METRIC] [--force]
+              the generator as the next version of a TF Serving entry; --best takes the kept checkpoint that
+              scored best on METRIC; --force adds it even when its data, family or sample shape differ
+  export  --from_entry saved_models/<entry>
+              the entry's newest version rebuilt as its next one from its gan.keras, checked against golden.json
+  evaluate    --model M [--evaluator E] [--num_samples N] [--seed S] [--truncation 1,0.7,0.5]
+              metrics next to real-data reference rows; writes evaluation.json; --truncation adds the
+              generator's figures at each psi
   sample      --model M --output grid.png [--num 64] [--seed S] [--label L] [--condition NAME=VALUE] [--extrapolate]
+              [--truncation PSI]
               a picture of at most {MAX_SAMPLES} samples; --extrapolate allows conditions outside the trained range
   interpolate --model M --output path.png [--num 8] [--seed S] [--label L]   great-circle walks in z
   arithmetic  --model M --output row.png --seed S --a 1,2,3 --b 4,5 --c 6,7
@@ -97,13 +108,36 @@ def _table(title, header, rows):
 
 
 def _export():
+    if FLAGS.from_entry:
+        if FLAGS.workdir or FLAGS.checkpoint or FLAGS.best or FLAGS.force:
+            raise ValueError(
+                "--from_entry rebuilds the entry from its own files: it takes no --workdir, "
+                "--checkpoint, --best or --force."
+            )
+        if FLAGS.output and pathlib.Path(FLAGS.output).resolve() != pathlib.Path(FLAGS.from_entry).resolve():
+            raise ValueError("--from_entry adds the version to that entry itself: drop --output.")
+        path = export.export_from_entry(FLAGS.from_entry)
+        print(f"Exported {path}: the golden outputs of {FLAGS.from_entry} are unchanged; card and metrics kept.")
+        return
     if not FLAGS.workdir or not FLAGS.output:
-        raise ValueError("export needs --workdir (a training run) and --output (saved_models/<entry>).")
-    path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint, force=FLAGS.force)
+        raise ValueError(
+            "export needs --workdir (a training run) and --output (saved_models/<entry>), or --from_entry <entry>."
+        )
+    path = export.export(FLAGS.workdir, FLAGS.output, FLAGS.checkpoint, force=FLAGS.force, best=FLAGS.best)
     print(
         f"Exported {path}; model card in {os.path.join(FLAGS.output, 'README.md')}. Measure it with "
         f"`tfgan-zoo evaluate --model {FLAGS.output}`."
     )
+
+
+def _truncations():
+    """`--truncation` as floats (default: [1.0], no truncation)."""
+    try:
+        return [float(text) for text in FLAGS.truncation or ["1.0"]]
+    except ValueError:
+        raise ValueError(
+            f"--truncation takes numbers, e.g. 0.7 or 1,0.7,0.5; got {','.join(FLAGS.truncation)}."
+        ) from None
 
 
 def _labels_for(model, n):
@@ -183,8 +217,12 @@ def _sample():
             f"{rows} divides, or --label L, draws exactly --num."
         )
     conditions = _conditions(model)
+    truncation = _truncations()
+    if len(truncation) != 1:
+        raise ValueError("sample takes one --truncation value (several are for evaluate).")
     # Only models with continuous conditions take the argument.
-    samples = model.sample(n, seed=FLAGS.seed, labels=labels, **({"conditions": conditions} if conditions else {}))
+    given = {"conditions": conditions} if conditions else {}
+    samples = model.sample(n, seed=FLAGS.seed, labels=labels, truncation=truncation[0], **given)
     _write(FLAGS.output, plots.samples_png(samples, rows))
 
 
@@ -222,9 +260,15 @@ def _evaluate():
     if not FLAGS.model:
         raise ValueError("evaluate needs --model: a training workdir or a saved_models/<entry> folder.")
     report = evaluation.evaluate_model(
-        FLAGS.model, evaluator=FLAGS.evaluator, num_samples=FLAGS.num_samples, seed=FLAGS.seed
+        FLAGS.model,
+        evaluator=FLAGS.evaluator,
+        num_samples=FLAGS.num_samples,
+        seed=FLAGS.seed,
+        truncation=_truncations() if FLAGS.truncation else None,
     )
     print(cards.format_table(report))
+    if "truncation" in report:
+        print(cards.truncation_table(report["truncation"]))
     written = evaluation.report_path(report["model"])
     card = pathlib.Path(report["model"]) / paths.CARD_FILE
     print(

@@ -85,7 +85,18 @@ def reference_rows(source, n, seed=0):
     return rows
 
 
-def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0, image_metrics=metrics.IMAGE_METRICS):
+def evaluate(
+    generator,
+    train,
+    test,
+    *,
+    evaluator=None,
+    num_samples=None,
+    seed=0,
+    image_metrics=metrics.IMAGE_METRICS,
+    truncation=1.0,
+    references=True,
+):
     """The report of `generator` on the data of `train` and `test` (`data.Source`s): values and references.
 
     Args:
@@ -96,6 +107,8 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         num_samples: samples per set (default 10,000 for images, capped by the test split; 2,500 points).
         seed: seed of the samples, the reference subsets and the metrics' randomness.
         image_metrics: names from `metrics.IMAGE_METRICS`.
+        truncation: the truncation psi the generator samples with (`Sampler.sample`; 1.0: none).
+        references: False leaves out the reference rows (`references` is then empty).
 
     Returns:
         A dict: `dataset`, `data_origin`, `evaluator` (what measured, on how many samples), `values` (the
@@ -112,14 +125,16 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         measure, about = _image_metrics(generator, train, test, evaluator, n, seed, image_metrics)
     # The continuous conditions the generator is asked for, drawn as it draws them, so its errors can be measured.
     conditions = condition_values(getattr(generator, "conditions", {}), None, n, seed)
-    rows = {"generator": (*suite.sample(generator, n, seed, conditions), conditions, "the generator's samples")}
-    rows.update(reference_rows(train, n, seed))
+    drawn = suite.sample(generator, n, seed, conditions, truncation)
+    rows = {"generator": (*drawn, conditions, "the generator's samples")}
+    if references:
+        rows.update(reference_rows(train, n, seed))
     results, timings = {}, {}
     for name, (x, y, row_conditions, _) in rows.items():
         row_start = time.time()
         results[name] = measure(x, y, row_conditions)
         timings[name] = round(time.time() - row_start, 1)
-    if "tstr_accuracy" in results["real_floor"]:
+    if "tstr_accuracy" in results.get("real_floor", {}):
         for values in results.values():
             values["tstr_ratio"] = values["tstr_accuracy"] / results["real_floor"]["tstr_accuracy"]
     timings["total"] = round(time.time() - start, 1)
@@ -132,6 +147,26 @@ def evaluate(generator, train, test, *, evaluator=None, num_samples=None, seed=0
         "reference_rows": {name: row[-1] for name, row in rows.items() if name != "generator"},
         "timings_s": timings,
     }
+
+
+def truncation_sweep(generator, train, test, psis, *, evaluator=None, num_samples=None, seed=0):
+    """The generator's figures at each truncation psi in `psis`: `{"num_samples", "seed", "values": {psi: values}}`,
+    psi as a string. Fidelity against diversity: psi < 1 draws z nearer its mode. No reference rows: they do not
+    depend on psi (the report of `evaluate` has them)."""
+    values = {}
+    for psi in psis:
+        report = evaluate(
+            generator,
+            train,
+            test,
+            evaluator=evaluator,
+            num_samples=num_samples,
+            seed=seed,
+            truncation=psi,
+            references=False,
+        )
+        values[str(psi)] = report["values"]
+    return {"num_samples": report["evaluator"]["num_samples"], "seed": seed, "values": values}
 
 
 def _point_metrics(train):
@@ -234,9 +269,10 @@ def report_path(folder):
     return (pathlib.Path(USER_REPORTS) / folder.name if paths.is_packaged(folder) else folder) / REPORT_FILE
 
 
-def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
+def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0, truncation=None):
     """Evaluates the model at `path` on its config's data; writes `evaluation.json` (at `report_path`) and the card's
-    `metrics`.
+    `metrics`. `truncation`: psi values at which the report (and the card's `metrics.truncation`) also gives the
+    generator's figures (`truncation_sweep`).
 
     The real data are the config's source, whole: `data.num_examples`, which limits training, does not
     shrink the test split or the reference subsets.
@@ -257,12 +293,18 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0):
     if hasattr(generator, "step"):
         report["step"] = int(generator.step.numpy())
     report.update(evaluate(generator, train, test, evaluator=evaluator, num_samples=num_samples, seed=seed))
+    if truncation:
+        report["truncation"] = truncation_sweep(
+            generator, train, test, truncation, evaluator=evaluator, num_samples=num_samples, seed=seed
+        )
     written = report_path(folder)
     written.parent.mkdir(parents=True, exist_ok=True)
     cards.write_json(written, report)
     card_path = folder / paths.CARD_FILE
     if card_path.exists() and not paths.is_packaged(folder):
         card = cards.read_card(folder)
-        card["metrics"] = {key: report[key] for key in ("evaluator", "values", "references")}
+        card["metrics"] = {
+            key: report[key] for key in ("evaluator", "values", "references", "truncation") if key in report
+        }
         cards.write_card(folder, card)
     return report

@@ -2,11 +2,39 @@
 
 `Sampler` is the one sampling interface of the trainable `GAN` and of a shipped `zoo.PretrainedGenerator`, so the
 same seed gives the same latent vectors, labels are checked the same way and conditions left out are drawn the
-same way, whichever of the two draws.
+same way, whichever of the two draws. The exported `seed` signature draws its latent vectors with `latent` too, so
+`sample(n, seed=s)` and that signature give the same samples.
 """
 
 import numpy as np
 import tensorflow as tf
+
+# One message for Python and the exported `seed` signature: the same refusal wherever the latent vectors are drawn.
+TRUNCATION_RANGE = "truncation must be in (0, 1]: psi scales z towards 0 (1.0 = none)"
+SPHERICAL_TRUNCATION = (
+    "truncation is for normal latents: a spherical z lies on the sphere of radius sqrt(latent_dim) the generator was "
+    "trained on, and scaling it leaves that sphere; sample with truncation 1.0"
+)
+
+
+def latent(n, latent_dim, distribution, seed, truncation=1.0):
+    """`n` latent vectors `[n, latent_dim]` from a stateless seed of shape [2], scaled by the truncation psi.
+
+    psi * z with psi < 1 trades diversity for fidelity: the simple form of the truncation trick of Brock et al.
+    2019, which resamples the values beyond a threshold instead. Works on tensors, so graphs draw with it too.
+    """
+    z = tf.random.stateless_normal([n, latent_dim], seed)
+    if distribution == "spherical":
+        z = tf.math.l2_normalize(z, axis=1) * latent_dim**0.5
+    return z * truncation
+
+
+def check_truncation(truncation, distribution):
+    """Refuses a truncation psi outside (0, 1], or other than 1 for spherical latents (`SPHERICAL_TRUNCATION`)."""
+    if not 0 < truncation <= 1:
+        raise ValueError(f"{TRUNCATION_RANGE}; got {truncation}.")
+    if truncation != 1 and distribution == "spherical":
+        raise ValueError(f"This generator's {SPHERICAL_TRUNCATION}.")
 
 
 def condition_values(ranges, given, n, seed):
@@ -39,18 +67,16 @@ class Sampler:
         """Samples for latent vectors `z`, `labels` when conditional and `conditions` {name: value or values}."""
         raise NotImplementedError
 
-    def latent(self, n, seed):
-        """`n` latent vectors from a stateless seed of shape [2]."""
-        z = tf.random.stateless_normal([n, self.latent_dim], seed)
-        if self.latent_distribution == "spherical":
-            z = tf.math.l2_normalize(z, axis=1) * self.latent_dim**0.5
-        return z
+    def latent(self, n, seed, truncation=1.0):
+        """`n` latent vectors from a stateless seed of shape [2], scaled by `truncation` (`latent`)."""
+        check_truncation(truncation, self.latent_distribution)
+        return latent(n, self.latent_dim, self.latent_distribution, seed, truncation)
 
-    def sample(self, n, seed=0, labels=None, conditions=None, **options):
+    def sample(self, n, seed=0, labels=None, conditions=None, truncation=1.0, **options):
         """`n` samples as a numpy array; the same `seed` gives the same samples. Continuous conditions left out of
-        `conditions` are drawn uniformly over their trained ranges (`condition_values`). `options` go to
-        `generate`."""
-        z = self.latent(n, tf.constant([seed, 0], tf.int64))
+        `conditions` are drawn uniformly over their trained ranges (`condition_values`). `truncation` psi in (0, 1]
+        scales z (1.0 = none; normal latents only). `options` go to `generate`."""
+        z = self.latent(n, tf.constant([seed, 0], tf.int64), truncation)
         conditions = condition_values(self.conditions, conditions, n, seed)
         return np.asarray(self.generate(z, labels, conditions, **options))
 

@@ -4,9 +4,10 @@
 """
 
 import contextlib
-import copy
+import csv
 import fcntl
 import fnmatch
+import math
 import os
 import pathlib
 import re
@@ -17,6 +18,7 @@ from absl import logging
 
 from tfgan_zoo import build
 from tfgan_zoo import config as config_lib
+from tfgan_zoo.metrics import registry
 
 # Keys that may change when a run resumes: its length, where it runs (randomness is drawn for the global batch and
 # losses are averaged over it, so a checkpoint continues on any number of replicas), the health monitor, and what a
@@ -114,8 +116,10 @@ def _where(topology):
     return f"{topology['strategy']} (replicas {topology['replicas']}, workers {topology['workers']})"
 
 
-def _checkpoint_step(path):
-    return int(re.search(r"-(\d+)$", path).group(1))
+def _checkpoints(directory):
+    """`{step: checkpoint prefix}` of the checkpoints in `directory`, found by their index files."""
+    prefixes = (index[: -len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")))
+    return {int(re.search(r"-(\d+)$", prefix).group(1)): prefix for prefix in prefixes}
 
 
 def restore_latest(checkpoint, directory):
@@ -125,11 +129,7 @@ def restore_latest(checkpoint, directory):
     are found by their index files, so a damaged `checkpoint` state file loses nothing either. One that reads but
     does not fit the model is an error: falling back would silently train something else.
     """
-    paths = sorted(
-        (index[: -len(".index")] for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))),
-        key=_checkpoint_step,
-        reverse=True,
-    )
+    paths = [path for _, path in sorted(_checkpoints(directory).items(), reverse=True)]
     for path in paths:
         try:
             checkpoint.restore(path).assert_existing_objects_matched()
@@ -168,9 +168,7 @@ def load(workdir, checkpoint=None):
     if checkpoint and not pathlib.Path(f"{checkpoint}.index").exists():
         raise FileNotFoundError(f"No checkpoint {checkpoint}: name one as <workdir>/checkpoints/ckpt-<step>.")
     config = config_lib.load(str(workdir / "config.yaml"))
-    one = copy.deepcopy(config)
-    one.data.num_examples = 1
-    source = build.load_source(one)
+    source = build.load_source(config, num_examples=1)
     gan = build.compile_gan(
         build.build_gan(config, source.x.shape[1:], source.num_classes, source.metadata.get("condition_ranges")), config
     )
@@ -184,3 +182,40 @@ def load(workdir, checkpoint=None):
             f"No checkpoint in {workdir / 'checkpoints'}: train first, tfgan-zoo train --workdir {workdir}."
         )
     return gan, config, source, checkpoint
+
+
+def best_checkpoint(workdir, metric):
+    """`(checkpoint, value)`: of the checkpoints kept in `workdir`, the one taken at the end of the epoch that scored
+    best on `metric` in the run's `history.csv` (the later one on a tie), and that score.
+
+    Only metrics the run logged each epoch can choose (mode coverage for 2-D mixtures, `diversity` of the health
+    monitor), and only among the `train.keep_checkpoints` newest checkpoints.
+    """
+    workdir = pathlib.Path(workdir)
+    known = registry.get(metric)
+    if known is None or known.better is None:
+        choices = ", ".join(name for name in registry.names() if registry.get(name).better)
+        raise ValueError(f"--best needs a metric that is better higher or lower ({choices}); got {metric!r}.")
+    config = saved_config(workdir)
+    history = workdir / "history.csv"
+    if config is None or not history.exists():
+        raise FileNotFoundError(f"{workdir} has no config.yaml and history.csv: pass the --workdir of a training run.")
+    with open(history, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or metric not in rows[0]:
+        logged = ", ".join(key for key in (rows[0] if rows else {}) if registry.get(key)) or "none"
+        raise ValueError(f"{history} logs no {metric}; metrics it logs: {logged}.")
+    # An epoch's row is written just before the checkpoint at its last step (`callbacks.Checkpoint`).
+    scores = {(int(row["epoch"]) + 1) * config.train.steps_per_epoch: row[metric] for row in rows}
+    kept = _checkpoints(str(workdir / "checkpoints"))
+    candidates = [
+        (float(scores[step]), step) for step in kept if scores.get(step) and math.isfinite(float(scores[step]))
+    ]
+    if not candidates:
+        raise ValueError(
+            f"None of the checkpoints kept in {workdir / 'checkpoints'} (steps {', '.join(map(str, sorted(kept)))}) "
+            f"ends an epoch with a {metric} in {history}; train with a larger train.keep_checkpoints to keep more."
+        )
+    sign = 1 if known.better == "higher" else -1
+    value, step = max(candidates, key=lambda candidate: (sign * candidate[0], candidate[1]))
+    return kept[step], value

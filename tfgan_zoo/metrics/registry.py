@@ -32,6 +32,11 @@ def get(name) -> Metric | None:
     return _METRICS.get(name)
 
 
+def names():
+    """Every registered metric's name, in the order they were registered."""
+    return tuple(_METRICS)
+
+
 def headline_names():
     """The names `tfgan-zoo list` shows, in the order they were registered."""
     return tuple(name for name, metric in _METRICS.items() if metric.headline)
@@ -58,5 +63,6 @@ for _name, _better, _headline in [
     ("label_accuracy", "higher", False),
     ("amplitude_error", "lower", True),
     ("period_error", "lower", True),
+    ("diversity", "higher", False),  # the health monitor's recall of the samples relative to real data's
 ]:
     register(_name, _better, _headline)

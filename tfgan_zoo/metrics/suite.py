@@ -82,15 +82,16 @@ def balanced_labels(n, num_classes, seed=0):
     return np.random.default_rng(seed).permutation(np.arange(n) % num_classes).astype(np.int32)
 
 
-def sample(generator, n, seed=0, conditions=None):
+def sample(generator, n, seed=0, conditions=None, truncation=1.0):
     """`n` samples of anything with `sample(n, seed=..., labels=...)`, and their labels (None if unconditional).
 
     A generator with `num_classes > 0` gets balanced labels; `conditions` (name -> `n` values), when given,
-    go to its continuous conditions.
+    go to its continuous conditions; a `truncation` other than 1.0 to its `sample(..., truncation=)`.
     """
     num_classes = getattr(generator, "num_classes", 0)
     labels = balanced_labels(n, num_classes, seed) if num_classes else None
     given = {"conditions": conditions} if conditions else {}  # only generators with conditions take them
+    given.update({"truncation": truncation} if truncation != 1.0 else {})  # nor need others take truncation
     return np.asarray(generator.sample(n, seed=seed, labels=labels, **given)), labels
 
 
