@@ -120,8 +120,9 @@ def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(
         progressive.EqualizedDense(3, gain=1.0),
         progressive.EqualizedConv2D(2, 3),
         progressive.PixelNorm(),
-        progressive.Growth(3),
-        progressive.Fade(1),
+        progressive.Synthesis([8, 4], 1),
+        progressive.Analysis([8, 4]),
+        progressive.RealImages(3),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -149,3 +150,23 @@ def test_images_are_padded_with_background_and_cropped_back(zoo_config):
     )
     cfg = zoo_config("pggan_fashion_mnist")
     assert cfg.data.params == {"pad_to": 32} and cfg.model.family == "progressive"
+
+
+def test_only_the_levels_in_use_are_computed(tiny_gan):
+    """The levels above the current one are never run: weights of NaN there leave the samples, D's logits and
+    both networks' gradients finite (a fade weight of 0 would still multiply out NaN)."""
+    gan, source = tiny_gan("pggan_digits")
+    synthesis, analysis = gan.generator.get_layer("synthesis"), gan.discriminator.get_layer("analysis")
+    for layer in (synthesis.at("conv0", 1), synthesis.at("to_image", 1), analysis.at("from_image", 1)):
+        layer.kernel.assign(tf.fill(layer.kernel.shape, np.nan))
+    progressive.set_growth(gan, 0, 1.0)
+    z = gan.latent(8, tf.constant([1, 2], tf.int64))
+    with tf.GradientTape(persistent=True) as tape:
+        logits = gan.discriminator(gan.generator(z, training=True), training=True)
+        loss = tf.reduce_mean(logits)
+    assert np.all(np.isfinite(logits))
+    for network in (gan.generator, gan.discriminator):
+        gradients = tape.gradient(loss, network.trainable_weights)
+        assert all(np.all(np.isfinite(g)) for g in gradients if g is not None)
+    progressive.set_growth(gan, 1, 0.5)  # and at the level that uses them, they are used
+    assert np.all(np.isnan(gan.generator(z)))
