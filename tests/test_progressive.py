@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from tfgan_zoo import data, training
 from tfgan_zoo.networks import progressive
@@ -170,3 +171,31 @@ def test_only_the_levels_in_use_are_computed(tiny_gan):
         assert all(np.all(np.isfinite(g)) for g in gradients if g is not None)
     progressive.set_growth(gan, 1, 0.5)  # and at the level that uses them, they are used
     assert np.all(np.isnan(gan.generator(z)))
+
+
+def test_the_image_folder_config_grows_rgb_images_to_64x64(tmp_path, tiny_config):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(24):  # any size: the config resizes them to 64x64
+        Image.fromarray(rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    # 8 real images per step: 8 of 4x4, then a fade-in and a stable phase of 8 each per level; 64x64 from step 8.
+    cfg = tiny_config(
+        "pggan_image_folder_64",
+        f"data.params.path={folder}",
+        "data.batch_size=8",
+        "train.stable_images=8",
+        "train.transition_images=8",
+        "train.steps=9",
+        "train.steps_per_epoch=9",
+        "model.channels=4",
+        "train.gradient_penalty=0.0",  # the growth is the point here, and tracing the penalty's double backprop is slow
+    )
+    gan, _ = training.train(cfg, tmp_path / "run", verbose=0)
+    assert progressive.growth(gan) == (4, 1.0)
+    assert gan.sample(2).shape == (2, 64, 64, 3)
+
+
+def test_the_image_folder_config_asks_for_the_folder(zoo_config):
+    with pytest.raises(ValueError, match=r"needs data.params.path, a folder of .png/.jpg images: --set data.params"):
+        training.train(zoo_config("pggan_image_folder_64"), "unused", verbose=0)
