@@ -205,9 +205,12 @@ def test_the_advice_after_a_divergence_works(tmp_path, run_cli, train_args):
     lowered = ["train.d_learning_rate=1.0e-4", "train.g_learning_rate=1.0e-4", "train.r1=0.1"]
     status, _, err = run_cli(*train_args(workdir, "train.steps=4", *diverging, *lowered))
     assert status == 0, err
-    (entry,) = yaml.safe_load((workdir / workdirs.CONFIG_HISTORY).read_text())
-    assert entry == {
+    started, resumed = yaml.safe_load((workdir / workdirs.CONFIG_HISTORY).read_text())
+    one_device = {"strategy": "default", "replicas": 1, "workers": 1}
+    assert started == {"step": 0, "topology": one_device}
+    assert resumed == {
         "step": step,
+        "topology": one_device,
         "changed": {
             "train.g_learning_rate": [1.0e38, 1.0e-4],
             "train.d_learning_rate": [1.0e38, 1.0e-4],

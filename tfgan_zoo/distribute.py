@@ -2,8 +2,10 @@
 
 `config.data.batch_size` is always the global batch: `fit` splits each batch across the replicas and
 `GAN.train_step` averages its per-example losses over the global batch, so the same config trains
-the same model on one device or many.
+the same model on one device or many, and a run may resume on another strategy (`topology` says which).
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -18,15 +20,38 @@ def strategy(name="default", tpu_address=""):
         raise ValueError(f"Unknown runtime.strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
     if name == "auto":
         name = "tpu" if tpu_address else "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    return _distributed(name, tpu_address)
+
+
+@functools.cache
+def _distributed(name, tpu_address):
+    """One strategy of each kind per process: each new one numbers its collectives from the same key, so a second
+    run of other shapes in the process would meet the first run's collectives and fail on their shapes."""
     if name == "mirrored":
         # All GPUs; on a machine without, all logical CPU devices (how the tests split one CPU in two).
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    return tf.distribute.get_strategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def topology(strategy):
+    """Where `strategy` trains, as a workdir's record keeps it: `{"strategy": name, "replicas": n, "workers": n}`,
+    `auto` named by what it picked; workers are the processes of a `multi_worker` cluster, one for the others."""
+    kinds = {
+        tf.distribute.MultiWorkerMirroredStrategy: "multi_worker",
+        tf.distribute.MirroredStrategy: "mirrored",
+        tf.distribute.TPUStrategy: "tpu",
+    }
+    name = next((name for kind, name in kinds.items() if isinstance(strategy, kind)), "default")
+    workers = 1
+    if name == "multi_worker":
+        cluster = strategy.cluster_resolver.cluster_spec()
+        workers = max(1, sum(cluster.num_tasks(job) for job in ("chief", "worker") if job in cluster.jobs))
+    return {"strategy": name, "replicas": strategy.num_replicas_in_sync, "workers": workers}

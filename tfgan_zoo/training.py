@@ -113,8 +113,8 @@ def train(
         if restored:
             logging.info("Resumed from %s at step %d.", restored, int(gan.step.numpy()))
         start = int(gan.step.numpy())
-        if changes and chief:
-            workdirs.record_changes(workdir, start, changes)
+        if chief:
+            workdirs.record(workdir, start, distribute.topology(strategy), changes)
         build.set_learning_rates(gan, config)  # a constant learning rate is a variable, which the restore reverted
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
             _check_workers_agree(strategy, start)

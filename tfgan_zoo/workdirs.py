@@ -18,8 +18,9 @@ from absl import logging
 from tfgan_zoo import build
 from tfgan_zoo import config as config_lib
 
-# Keys that may change when a run resumes: its length, the health monitor, and what a diverged or stuck run needs
-# to recover (`health.TrainingDiverged` names them). Each change goes to `CONFIG_HISTORY` with its step.
+# Keys that may change when a run resumes: its length, where it runs (randomness is drawn for the global batch and
+# losses are averaged over it, so a checkpoint continues on any number of replicas), the health monitor, and what a
+# diverged or stuck run needs to recover (`health.TrainingDiverged` names them). `CONFIG_HISTORY` records each.
 RESUMABLE = (
     "train.steps",
     "train.d_learning_rate",
@@ -28,6 +29,9 @@ RESUMABLE = (
     "train.r1",
     "train.label_smoothing",
     "train.instance_noise",
+    "runtime.strategy",
+    "runtime.tpu_address",
+    "runtime.sync_batch_norm",
     "health.*",
 )
 CONFIG_HISTORY = "config_history.yaml"
@@ -80,19 +84,34 @@ def prepare(workdir, config, write=True):
     return changes
 
 
-def record_changes(workdir, step, changes):
-    """Appends `{step, changed: {key: [old, new]}}` to the workdir's `CONFIG_HISTORY`: how a resumed run's config
-    differs from the one it was checkpointed under."""
+def record(workdir, step, topology, changes):
+    """Appends `{step, topology, changed: {key: [old, new]}}` to the workdir's `CONFIG_HISTORY` when the run starts
+    at `step` on a `topology` (`distribute.topology`) other than the last one recorded or with `changes` to its
+    config ({key: (old, new)}, left out when empty), and logs what changed."""
     path = os.path.join(workdir, CONFIG_HISTORY)
     history = []
     if os.path.exists(path):
         with open(path) as f:
             history = yaml.safe_load(f) or []
-    history.append({"step": step, "changed": {key: list(values) for key, values in changes.items()}})
-    config_lib.write_atomically(path, yaml.safe_dump(history, sort_keys=False))
-    logging.info(
-        "Resumed with changes, recorded in %s: %s.", path, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items())
-    )
+    before = history[-1].get("topology") if history else None  # workdirs of older versions recorded none
+    if topology == before and not changes:
+        return
+    entry = {"step": step, "topology": topology}
+    if changes:
+        entry["changed"] = {key: list(values) for key, values in changes.items()}
+    config_lib.write_atomically(path, yaml.safe_dump(history + [entry], sort_keys=False, default_flow_style=None))
+    if changes:
+        logging.info(
+            "Resumed with changes, recorded in %s: %s.",
+            path,
+            ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()),
+        )
+    if before and topology != before:
+        logging.info("Resumed at step %d on %s; until then it trained on %s.", step, _where(topology), _where(before))
+
+
+def _where(topology):
+    return f"{topology['strategy']} (replicas {topology['replicas']}, workers {topology['workers']})"
 
 
 def _checkpoint_step(path):

@@ -11,6 +11,9 @@ class MinibatchStdDev(keras.layers.Layer):
     Karras et al. 2018 (PGGAN), section 3: a collapsed generator produces batches with little
     variation, which this feature makes visible to the discriminator. Works on flat `[N, F]` and
     image `[N, H, W, C]` inputs; the batch size must be divisible by the group size.
+
+    A group is `group_size` consecutive samples (the paper's code takes every `N / group_size`-th), so a batch
+    split into contiguous per-replica parts whose size divides by the group size is grouped as on one device.
     """
 
     def __init__(self, group_size=4, **kwargs):
@@ -20,10 +23,10 @@ class MinibatchStdDev(keras.layers.Layer):
     def call(self, inputs):
         shape = ops.shape(inputs)
         group = min(self.group_size, inputs.shape[0]) if inputs.shape[0] else self.group_size
-        grouped = ops.reshape(inputs, (group, -1) + tuple(inputs.shape[1:]))
-        std = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)
+        grouped = ops.reshape(inputs, (-1, group) + tuple(inputs.shape[1:]))
+        std = ops.sqrt(ops.var(grouped, axis=1) + 1e-8)
         mean_std = ops.mean(std, axis=tuple(range(1, len(std.shape))), keepdims=True)
-        per_sample = ops.tile(mean_std, (group,) + (1,) * (len(std.shape) - 1))
+        per_sample = ops.repeat(mean_std, group, axis=0)
         feature = ops.broadcast_to(per_sample, tuple(shape[:-1]) + (1,))
         return ops.concatenate([inputs, ops.cast(feature, inputs.dtype)], axis=-1)
 
