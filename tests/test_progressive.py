@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_zoo import data, training
+from tfgan_zoo import data, health, training
 from tfgan_zoo.networks import progressive
 
 # The tiny progressive config's growth: 16 real images per step, 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
@@ -199,3 +199,16 @@ def test_the_image_folder_config_grows_rgb_images_to_64x64(tmp_path, tiny_config
 def test_the_image_folder_config_asks_for_the_folder(zoo_config):
     with pytest.raises(ValueError, match=r"needs data.params.path, a folder of .png/.jpg images: --set data.params"):
         training.train(zoo_config("pggan_image_folder_64"), "unused", verbose=0)
+
+
+def test_the_health_monitor_compares_samples_with_the_real_images_of_the_current_level(tmp_path, tiny_gan, monkeypatch):
+    """At 4x4, a generator that draws exactly the real images at 4x4 is not collapsing."""
+    gan, source = tiny_gan("pggan_digits")
+    progressive.set_growth(gan, 0, 1.0)
+    others = source.x[400:600]
+    monkeypatch.setattr(health.suite, "sample", lambda model, n: (np.asarray(gan.real_transform(others[:n])), None))
+    monitor = health.TrainingHealth(str(tmp_path), lambda: None, source.x[:400], "wasserstein", num_samples=200)
+    monitor.set_model(gan)
+    logs = {}
+    monitor.on_epoch_end(0, logs)
+    assert logs["diversity"] > 0.7 and not monitor.findings
