@@ -7,8 +7,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
-from tfgan_zoo import data, training
+from tfgan_zoo import data, health, training
 from tfgan_zoo.networks import progressive
 
 # The tiny progressive config's growth: 16 real images per step, 4 steps of 4x4, a fade-in over 4 steps, then 8x8.
@@ -120,8 +121,9 @@ def test_a_run_interrupted_mid_fade_in_resumes_with_its_level_and_alpha(
         progressive.EqualizedDense(3, gain=1.0),
         progressive.EqualizedConv2D(2, 3),
         progressive.PixelNorm(),
-        progressive.Growth(3),
-        progressive.Fade(1),
+        progressive.Synthesis([8, 4], 1),
+        progressive.Analysis([8, 4]),
+        progressive.RealImages(3),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -149,3 +151,64 @@ def test_images_are_padded_with_background_and_cropped_back(zoo_config):
     )
     cfg = zoo_config("pggan_fashion_mnist")
     assert cfg.data.params == {"pad_to": 32} and cfg.model.family == "progressive"
+
+
+def test_only_the_levels_in_use_are_computed(tiny_gan):
+    """The levels above the current one are never run: weights of NaN there leave the samples, D's logits and
+    both networks' gradients finite (a fade weight of 0 would still multiply out NaN)."""
+    gan, source = tiny_gan("pggan_digits")
+    synthesis, analysis = gan.generator.get_layer("synthesis"), gan.discriminator.get_layer("analysis")
+    for layer in (synthesis.at("conv0", 1), synthesis.at("to_image", 1), analysis.at("from_image", 1)):
+        layer.kernel.assign(tf.fill(layer.kernel.shape, np.nan))
+    progressive.set_growth(gan, 0, 1.0)
+    z = gan.latent(8, tf.constant([1, 2], tf.int64))
+    with tf.GradientTape(persistent=True) as tape:
+        logits = gan.discriminator(gan.generator(z, training=True), training=True)
+        loss = tf.reduce_mean(logits)
+    assert np.all(np.isfinite(logits))
+    for network in (gan.generator, gan.discriminator):
+        gradients = tape.gradient(loss, network.trainable_weights)
+        assert all(np.all(np.isfinite(g)) for g in gradients if g is not None)
+    progressive.set_growth(gan, 1, 0.5)  # and at the level that uses them, they are used
+    assert np.all(np.isnan(gan.generator(z)))
+
+
+def test_the_image_folder_config_grows_rgb_images_to_64x64(tmp_path, tiny_config):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(24):  # any size: the config resizes them to 64x64
+        Image.fromarray(rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    # 8 real images per step: 8 of 4x4, then a fade-in and a stable phase of 8 each per level; 64x64 from step 8.
+    cfg = tiny_config(
+        "pggan_image_folder_64",
+        f"data.params.path={folder}",
+        "data.batch_size=8",
+        "train.stable_images=8",
+        "train.transition_images=8",
+        "train.steps=9",
+        "train.steps_per_epoch=9",
+        "model.channels=4",
+        "train.gradient_penalty=0.0",  # the growth is the point here, and tracing the penalty's double backprop is slow
+    )
+    gan, _ = training.train(cfg, tmp_path / "run", verbose=0)
+    assert progressive.growth(gan) == (4, 1.0)
+    assert gan.sample(2).shape == (2, 64, 64, 3)
+
+
+def test_the_image_folder_config_asks_for_the_folder(zoo_config):
+    with pytest.raises(ValueError, match=r"needs data.params.path, a folder of .png/.jpg images: --set data.params"):
+        training.train(zoo_config("pggan_image_folder_64"), "unused", verbose=0)
+
+
+def test_the_health_monitor_compares_samples_with_the_real_images_of_the_current_level(tmp_path, tiny_gan, monkeypatch):
+    """At 4x4, a generator that draws exactly the real images at 4x4 is not collapsing."""
+    gan, source = tiny_gan("pggan_digits")
+    progressive.set_growth(gan, 0, 1.0)
+    others = source.x[400:600]
+    monkeypatch.setattr(health.suite, "sample", lambda model, n: (np.asarray(gan.real_transform(others[:n])), None))
+    monitor = health.TrainingHealth(str(tmp_path), lambda: None, source.x[:400], "wasserstein", num_samples=200)
+    monitor.set_model(gan)
+    logs = {}
+    monitor.on_epoch_end(0, logs)
+    assert logs["diversity"] > 0.7 and not monitor.findings

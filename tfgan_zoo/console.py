@@ -20,11 +20,27 @@ NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|To enable the following instructions: "
 )
+# A failed type inference (TensorFlow's note on its own lowering of `tf.switch_case` gradients, which the progressive
+# family's levels use) goes on over a protobuf dump, to the line that names the node.
+TYPE_INFERENCE = b"type_inference.cc:"
+TYPE_INFERENCE_END = b"\twhile inferring type of node"
+
+
+def kept_lines(lines):
+    """`lines` without the `NOISE` ones and the continuations of a type inference note."""
+    in_note = False
+    for line in lines:
+        if in_note:
+            in_note = not line.startswith(TYPE_INFERENCE_END)
+        elif NOISE.match(line):
+            in_note = TYPE_INFERENCE in line
+        else:
+            yield line
 
 
 def filter_stderr():
-    """Routes file descriptor 2 through a thread that drops `NOISE` lines and passes the rest (Python's log,
-    warnings, errors) on; restored at exit, after the last line is out."""
+    """Routes file descriptor 2 through a thread that passes on its `kept_lines` (Python's log, warnings,
+    errors); restored at exit, after the last line is out."""
     original = os.dup(2)
     read, write = os.pipe()
     os.dup2(write, 2)
@@ -32,9 +48,8 @@ def filter_stderr():
 
     def forward():
         with os.fdopen(read, "rb") as pipe:
-            for line in pipe:
-                if not NOISE.match(line):
-                    os.write(original, line)
+            for line in kept_lines(pipe):
+                os.write(original, line)
 
     thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
     thread.start()

@@ -90,8 +90,8 @@ class TrainingHealth(keras.callbacks.Callback):
         self.best_d_loss = best_discriminator_loss(loss, label_smoothing, label_noise, label_flip)
         self.writer = tf.summary.create_file_writer(logdir)
         self.num_samples = min(num_samples, len(real) // 2)
-        flat = np.asarray(real, np.float32).reshape(len(real), -1)
-        self.real, self.real_reference = flat[: self.num_samples], flat[self.num_samples : 2 * self.num_samples]
+        real = np.asarray(real[: 2 * self.num_samples], np.float32)
+        self.real, self.real_reference = real[: self.num_samples], real[self.num_samples :]
         self.reference_recall = None
         self.failure = None
         self.findings = []
@@ -163,10 +163,16 @@ class TrainingHealth(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.failure or not self.min_diversity:
             return
+        real, reference = self.real, self.real_reference
+        transform = self.model.real_transform
+        if transform is not None:  # the real images as D sees them now, e.g. at the current progressive level
+            real, reference = np.asarray(transform(real)), np.asarray(transform(reference))
+            self.reference_recall = None
+        real, reference = real.reshape(len(real), -1), reference.reshape(len(reference), -1)
         if self.reference_recall is None:
-            self.reference_recall = scores.precision_recall(self.real, self.real_reference)["recall"]
+            self.reference_recall = scores.precision_recall(real, reference)["recall"]
         samples, _ = suite.sample(self.model, self.num_samples)
-        fake = scores.precision_recall(self.real, samples.reshape(len(samples), -1))
+        fake = scores.precision_recall(real, samples.reshape(len(samples), -1))
         diversity = fake["recall"] / max(self.reference_recall, 1e-6)
         if logs is not None:
             logs["diversity"] = diversity

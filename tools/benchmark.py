@@ -19,7 +19,8 @@ a ratio is only trusted when both sides saw the same machine at the same time:
 - `torch`, `torch_bf16`: the same networks and steps in PyTorch (the `bench` extra), in float32 and under
   `torch.autocast(bfloat16)`; skipped when torch is missing;
 - `family_*`: the bare step of other families at the defaults (FAMILIES): WGAN-GP's double backprop, a
-  projection cGAN, progressive growing at 32x32, light curves.
+  projection cGAN, progressive growing at each level from 4x4 to 32x32 (only the level in use runs), light
+  curves; each with its counted FLOP/s as a fraction of the peak.
 
 Then, once each: the machine's matmul peak in float32 and bfloat16 (2048x2048, the same TensorFlow), the input
 pipelines alone, the serving latency of a shipped entry's SavedModel at batch 1 and 64 against its Keras generator
@@ -75,9 +76,11 @@ SETTINGS = {
 FAMILIES = {
     "family_wgan_gp": ("dcgan_fashion_mnist", ["train.loss=wasserstein", "train.gradient_penalty=10.0"]),
     "family_cgan_projection": ("cgan_fashion_mnist", []),
-    "family_progressive_32": ("pggan_fashion_mnist", []),
+    **{f"family_progressive_{4 * 2**level}": ("pggan_fashion_mnist", []) for level in range(4)},
     "family_timeseries": ("cgan_lightcurves", []),
 }
+# The progressive variants' level (stable), set before the bare step: no growth callback runs there.
+GROWTH_LEVELS = {f"family_progressive_{4 * 2**level}": level for level in range(4)}
 
 
 def _images(cfg):
@@ -158,6 +161,7 @@ def _run_tensorflow(variant, cfg_name, overrides):
 
     from tfgan_zoo import build, data, networks, paths
     from tfgan_zoo import config as config_lib
+    from tfgan_zoo.networks import progressive
 
     cfg = build.resolve(config_lib.load(paths.config_path(cfg_name), overrides or []))
     source = build.load_source(cfg)
@@ -177,6 +181,8 @@ def _run_tensorflow(variant, cfg_name, overrides):
         model = build.compile_gan(
             build.build_gan(cfg, x.shape[1:], source.num_classes, source.metadata.get("condition_ranges")), cfg
         )
+        if variant in GROWTH_LEVELS:
+            progressive.set_growth(model, GROWTH_LEVELS[variant], 1.0)
         subset = dataclasses.replace(
             source,
             x=x,
@@ -196,11 +202,17 @@ def _run_tensorflow(variant, cfg_name, overrides):
 
 
 def _forward_flops(network):
-    """FLOPs of one example's forward pass through `network`: 2 per multiply-add of its dense and conv layers."""
+    """FLOPs of one example's forward pass through `network`: 2 per multiply-add of its dense and conv layers;
+    of a progressive network's growing part, the convolutions of the levels in use."""
     import keras
+
+    from tfgan_zoo.networks import progressive
 
     total = 0
     for layer in network._flatten_layers(include_self=False):
+        if isinstance(layer, progressive.GrowingLayer):
+            total += _growing_flops(layer)
+            continue
         layer = getattr(layer, "layer", layer)  # a wrapper's (SpectralNormalization) inner layer
         kernel = getattr(layer, "kernel", None)
         if kernel is None or not hasattr(layer, "output"):
@@ -212,6 +224,17 @@ def _forward_flops(network):
         for size in out:
             positions *= size
         total += 2 * positions * int(kernel.numpy().size)
+    return total
+
+
+def _growing_flops(layer):
+    """FLOPs of a progressive `GrowingLayer`'s convolutions at its level and below (their names end in the side)."""
+    level = int(layer.level.numpy())
+    total = 0
+    for sublayer in layer._flatten_layers(include_self=False):
+        side = int(sublayer.name.rsplit("_", 1)[1].split("x")[0])
+        if side <= 4 * 2**level:
+            total += 2 * side * side * int(sublayer.kernel.numpy().size)
     return total
 
 
@@ -520,7 +543,24 @@ def main(argv):
         f"best zoo setting: {best} ({precision}); {medians[best]['flops_per_image'] / 1e6:.1f} MFLOP per image, "
         f"matmul peak {peak['float32']:.0f} GFLOP/s float32, {peak['bfloat16']:.0f} bfloat16"
     )
-    extra = {"data": _spawn("data")}
+    extra = {"families": {}}
+    for variant in (v for v in families if v in medians):
+        m = medians[variant]
+        flops = m["images_per_s"] * m["flops_per_image"] / 1e9
+        extra["families"][variant] = {
+            "vs_dcgan": m["images_per_s"] / speed["zoo"],
+            "peak_fraction": flops / peak["bfloat16" if m["runtime"][1] == "mixed_bfloat16" else "float32"],
+        }
+    if extra["families"]:
+        print("\nOther families, bare step at the defaults (counted FLOPs leave out gradient penalties):")
+        print(f"{'variant':<24} {'images/s':>9} {'vs dcgan':>9} {'MFLOP/image':>12} {'peak fraction':>14}")
+        for variant, figures in extra["families"].items():
+            m = medians[variant]
+            print(
+                f"{variant:<24} {m['images_per_s']:9.0f} {figures['vs_dcgan']:9.2f} "
+                f"{m['flops_per_image'] / 1e6:12.1f} {figures['peak_fraction']:14.3f}"
+            )
+    extra["data"] = _spawn("data")
     print(
         "\nInput pipelines alone, images/s: "
         + ", ".join(f"{name} {m['images_per_s']:.0f}" for name, m in extra["data"].items() if name != "variant")

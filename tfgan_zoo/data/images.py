@@ -199,7 +199,10 @@ def image_folder(split, num_examples, path=None, image_size=None, channels=3, sk
     from PIL import Image
 
     if path is None:
-        raise ValueError("Data source 'image_folder' needs path=<folder of .png/.jpg images>.")
+        raise ValueError(
+            "Data source 'image_folder' needs data.params.path, a folder of .png/.jpg images: "
+            "--set data.params.path=/path/to/images."
+        )
     if channels not in (1, 3):
         raise ValueError(f"image_folder channels must be 1 or 3, got {channels!r}.")
     root = pathlib.Path(path).expanduser()

@@ -6,7 +6,7 @@ Adding a family is one module that ends with a `Family` and one line in `FAMILIE
 import dataclasses
 
 from tfgan_zoo.config import ConfigError
-from tfgan_zoo.networks import conv1d, dcgan, layers, mlp, progressive  # noqa: F401 (the public modules)
+from tfgan_zoo.networks import conv1d, dcgan, layers, legacy, mlp, progressive  # noqa: F401 (the public modules)
 from tfgan_zoo.networks.family import COMMON_OPTIONS, Family
 
 FAMILIES = {family.name: family for family in (mlp.FAMILY, dcgan.FAMILY, progressive.FAMILY, conv1d.FAMILY)}

@@ -52,7 +52,7 @@ def growth_at(images, num_levels, stable_images, transition_images):
 def growth_layers(gan):
     """Every `Growth` layer of `gan`: in G, the EMA generator, D and the transform of real images."""
     models = (gan.generator, gan.ema_generator, gan.discriminator, gan.real_transform)
-    return [layer for model in models if model is not None for layer in model.layers if isinstance(layer, Growth)]
+    return [layer for model in models if model is not None for layer in model.layers if isinstance(layer, GrowingLayer)]
 
 
 def growth(gan):
@@ -121,22 +121,47 @@ class EqualizedConv2D(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size, "gain": self.gain}
 
 
+def pixel_norm(h):
+    return h * ops.rsqrt(ops.mean(ops.square(h), axis=-1, keepdims=True) + 1e-8)
+
+
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
 class PixelNorm(keras.layers.Layer):
     """Scales each pixel's feature vector to unit mean square (section 4.2), which keeps G's signal
     magnitudes from escalating under the adversarial game; also applied to z."""
 
     def call(self, inputs):
-        return inputs * ops.rsqrt(ops.mean(ops.square(inputs), axis=-1, keepdims=True) + 1e-8)
+        return pixel_norm(inputs)
+
+
+def _upsample(images, factor):
+    """Nearest-neighbour upsampling by an integer `factor` (a resize, not `ops.repeat`, whose int32 intermediates
+    fail TensorFlow's type inference inside the `ops.switch` of `Growth`)."""
+    if factor == 1:
+        return images
+    return ops.image.resize(images, (images.shape[1] * factor, images.shape[2] * factor), interpolation="nearest")
+
+
+def _downsample(images, factor):
+    return images if factor == 1 else ops.average_pool(images, factor, factor)
+
+
+def _fade(old, new, alpha):
+    return old + ops.cast(alpha, new.dtype) * (new - old)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
-class Growth(keras.layers.Layer):
-    """Holds a network's current `level` and fade-in `alpha` and outputs, per example, the fade weight of
-    each level: `clip(level + alpha - l, 0, 1)`, i.e. 1 below the current level, `alpha` at it, 0 above.
+def leaky_relu(h):
+    """LeakyReLU(0.2) as a maximum: TensorFlow's remapper fuses a convolution, its bias and a `LeakyRelu` op even
+    where the gradient reads the pre-activation, and then abandons the whole graph's fusions with an error."""
+    return ops.maximum(h, 0.2 * h)
 
-    Its input only gives the batch size. The weights are non-trainable and set by `set_growth`.
-    """
+
+class GrowingLayer(keras.layers.Layer):
+    """A network's growing part: holds its current `level` and fade-in `alpha` as non-trainable weights, set
+    by `set_growth`, and on each call runs only the levels in use, `grown(level, inputs)` of the current level
+    (`ops.switch`: a `tf.switch_case`, whose untaken branches cost nothing; their weights get zero gradients,
+    as a fade weight of 0 gave them before). Shapes stay static, so one traced step serves every level."""
 
     def __init__(self, num_levels, **kwargs):
         super().__init__(**kwargs)
@@ -156,51 +181,132 @@ class Growth(keras.layers.Layer):
             shape=(), initializer="ones", trainable=False, name="alpha", aggregation="only_first_replica"
         )
 
-    def call(self, inputs):
-        levels = ops.arange(self.num_levels, dtype="float32")
-        weights = ops.clip(ops.cast(self.level, "float32") + self.alpha - levels, 0.0, 1.0)
-        return ops.broadcast_to(weights, (ops.shape(inputs)[0], self.num_levels))
+    def at(self, name, level):
+        """The sublayer `name` of `level`. Sublayers are attributes, not list items: Keras's tracked lists are
+        invisible to `tf.train.Checkpoint`, which would then miss the EMA generator's weights."""
+        return getattr(self, f"{name}_{4 * 2**level}")
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_levels)
+    def call(self, inputs):
+        branches = [functools.partial(self.grown, level) for level in range(self.num_levels)]
+        return ops.switch(ops.clip(self.level, 0, self.num_levels - 1), branches, inputs)
+
+    def grown(self, level, inputs):
+        raise NotImplementedError
 
     def get_config(self):
         return {**super().get_config(), "num_levels": self.num_levels}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
-class Fade(keras.layers.Layer):
-    """`[old, new, weights]` -> `old + w * (new - old)`, `w` being the fade weight of level `level`
-    (a `Growth` output): the path through that level fading in over the path that skips it."""
+class Synthesis(GrowingLayer):
+    """G's growing part: 4x4 features -> images at the final side. Levels 1, 2, ... each double the side
+    (nearest upsampling, two 3x3 convolutions with pixel norm); the current level's image (a 1x1 `to_image`
+    convolution) is blended over the upsampled image of the level below by `alpha`, then nearest-upsampled
+    to the final side."""
 
-    def __init__(self, level, **kwargs):
-        super().__init__(**kwargs)
-        self.level = level
+    def __init__(self, widths, image_channels, **kwargs):
+        super().__init__(len(widths), **kwargs)
+        self.widths, self.image_channels = list(widths), image_channels
+        for level, width in enumerate(self.widths):
+            side = 4 * 2**level
+            if level:
+                setattr(self, f"conv0_{side}", EqualizedConv2D(width, 3, name=f"conv0_{side}x{side}"))
+                setattr(self, f"conv1_{side}", EqualizedConv2D(width, 3, name=f"conv1_{side}x{side}"))
+            setattr(
+                self, f"to_image_{side}", EqualizedConv2D(image_channels, 1, gain=1.0, name=f"to_image_{side}x{side}")
+            )
 
-    def call(self, inputs):
-        old, new, weights = inputs
-        weight = ops.reshape(weights[:, self.level], (-1,) + (1,) * (len(new.shape) - 1))
-        return old + ops.cast(weight, new.dtype) * (new - old)
+    def build(self, input_shape):
+        super().build(input_shape)
+        channels = input_shape[-1]
+        for level, width in enumerate(self.widths):
+            side = 4 * 2**level
+            if level:
+                self.at("conv0", level).build((None, side, side, channels))
+                self.at("conv1", level).build((None, side, side, width))
+                channels = width
+            self.at("to_image", level).build((None, side, side, channels))
+
+    def grown(self, level, h):
+        features = [h]
+        for above in range(1, level + 1):
+            h = pixel_norm(leaky_relu(self.at("conv0", above)(_upsample(h, 2))))
+            features.append(pixel_norm(leaky_relu(self.at("conv1", above)(h))))
+            h = features[-1]
+        image = self.at("to_image", level)(h)
+        if level:
+            below = _upsample(self.at("to_image", level - 1)(features[level - 1]), 2)
+            image = _fade(below, image, self.alpha)
+        return _upsample(image, 2 ** (self.num_levels - 1 - level))
 
     def compute_output_shape(self, input_shape):
-        return input_shape[1]
+        side = 4 * 2 ** (self.num_levels - 1)
+        return (input_shape[0], side, side, self.image_channels)
 
     def get_config(self):
-        return {**super().get_config(), "level": self.level}
+        config = {**super().get_config(), "widths": self.widths, "image_channels": self.image_channels}
+        del config["num_levels"]
+        return config
 
 
-def _fade_in(images, weights):
-    """Images of levels 0, 1, ... (each at its own side) -> one image at the last side: each level blended
-    over the nearest-upsampled result of the levels below. G's output and the real images D sees."""
-    blended = images[0]
-    for level, image in enumerate(images[1:], start=1):
-        blended = Fade(level)([keras.layers.UpSampling2D(2)(blended), image, weights])
-    return blended
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class Analysis(GrowingLayer):
+    """D's growing part: images at the final side -> 4x4 features. It reads the images average-pooled to the
+    current level (a 1x1 `from_image` convolution); each level then halves the side (two 3x3 convolutions,
+    average pooling). While a level fades in, its output is blended by `alpha` over the level below's
+    `from_image` of the images pooled once more, mirroring G."""
+
+    def __init__(self, widths, **kwargs):
+        super().__init__(len(widths), **kwargs)
+        self.widths = list(widths)
+        for level, width in enumerate(self.widths):
+            side = 4 * 2**level
+            setattr(self, f"from_image_{side}", EqualizedConv2D(width, 1, name=f"from_image_{side}x{side}"))
+            if level:
+                setattr(self, f"conv0_{side}", EqualizedConv2D(width, 3, name=f"conv0_{side}x{side}"))
+                setattr(self, f"conv1_{side}", EqualizedConv2D(self.widths[level - 1], 3, name=f"conv1_{side}x{side}"))
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        for level, width in enumerate(self.widths):
+            side = 4 * 2**level
+            self.at("from_image", level).build((None, side, side, input_shape[-1]))
+            if level:
+                self.at("conv0", level).build((None, side, side, width))
+                self.at("conv1", level).build((None, side, side, width))
+
+    def grown(self, level, images):
+        images = _downsample(images, 2 ** (self.num_levels - 1 - level))
+        h = leaky_relu(self.at("from_image", level)(images))
+        for block in range(level, 0, -1):
+            h = _downsample(leaky_relu(self.at("conv1", block)(leaky_relu(self.at("conv0", block)(h)))), 2)
+            if block == level:
+                h = _fade(leaky_relu(self.at("from_image", level - 1)(_downsample(images, 2))), h, self.alpha)
+        return h
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 4, 4, self.widths[0])
+
+    def get_config(self):
+        config = {**super().get_config(), "widths": self.widths}
+        del config["num_levels"]
+        return config
 
 
-def _conv(h, filters, kernel_size=3, pixel_norm=False, name=None):
-    h = keras.layers.LeakyReLU(0.2)(EqualizedConv2D(filters, kernel_size, name=name)(h))
-    return PixelNorm()(h) if pixel_norm else h
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class RealImages(GrowingLayer):
+    """Real images as D should see them: average-pooled to the current level and faded in exactly like G's
+    output, then nearest-upsampled to the final side (the GAN's `real_transform`)."""
+
+    def grown(self, level, images):
+        factor = 2 ** (self.num_levels - 1 - level)
+        images = _downsample(images, factor)
+        if level:
+            images = _fade(_upsample(_downsample(images, 2), 2), images, self.alpha)
+        return _upsample(images, factor)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 def _widths(image_shape, channels):
@@ -216,37 +322,20 @@ def generator(latent_dim, image_shape, channels=32, num_classes=0, name="generat
     z = keras.Input((latent_dim,), name="z")
     inputs, h = dcgan.conditioned_latent(z, num_classes)
     h = EqualizedDense(16 * widths[0], gain=HE_GAIN / 4)(PixelNorm()(h))  # the paper's 4x4 "conv"
-    h = PixelNorm()(keras.layers.LeakyReLU(0.2)(keras.layers.Reshape((4, 4, widths[0]))(h)))
-    h = _conv(h, widths[0], pixel_norm=True)
-    images = []
-    for level, width in enumerate(widths):
-        if level:
-            h = keras.layers.UpSampling2D(2)(h)
-            h = _conv(_conv(h, width, pixel_norm=True), width, pixel_norm=True)
-        side = 4 * 2**level
-        images.append(EqualizedConv2D(image_shape[-1], 1, gain=1.0, name=f"to_image_{side}x{side}")(h))
-    return keras.Model(inputs, _fade_in(images, Growth(len(widths))(z)), name=name)
+    h = PixelNorm()(keras.layers.Activation(leaky_relu)(keras.layers.Reshape((4, 4, widths[0]))(h)))
+    h = PixelNorm()(keras.layers.Activation(leaky_relu)(EqualizedConv2D(widths[0], 3)(h)))
+    return keras.Model(inputs, Synthesis(widths, image_shape[-1], name="synthesis")(h), name=name)
 
 
 def discriminator(image_shape, channels=32, num_classes=0, conditioning="concat", name="discriminator"):
     """images (+ label) of `image_shape` -> one logit per image (and class logits with `acgan`), reading
-    the images at the current level: above it, each block is replaced by the average-pooled input."""
+    the images at the current level."""
     widths = _widths(image_shape, channels)
     samples = keras.Input(tuple(image_shape), name="samples")
     inputs, label, _, image = dcgan.conditioned_images(samples, num_classes, conditioning)
-    weights = Growth(len(widths))(samples)
-
-    def from_image(image, level):
-        side = 4 * 2**level
-        return _conv(image, widths[level], 1, name=f"from_image_{side}x{side}")
-
-    h = from_image(image, len(widths) - 1)
-    for level in range(len(widths) - 1, 0, -1):
-        h = keras.layers.AveragePooling2D(2)(_conv(_conv(h, widths[level]), widths[level - 1]))
-        image = keras.layers.AveragePooling2D(2)(image)
-        h = Fade(level)([from_image(image, level - 1), h, weights])
-    h = _conv(layers.MinibatchStdDev()(h), widths[0])
-    features = keras.layers.LeakyReLU(0.2)(EqualizedDense(widths[0])(keras.layers.Flatten()(h)))
+    h = Analysis(widths, name="analysis")(image)
+    h = keras.layers.Activation(leaky_relu)(EqualizedConv2D(widths[0], 3)(layers.MinibatchStdDev()(h)))
+    features = keras.layers.Activation(leaky_relu)(EqualizedDense(widths[0])(keras.layers.Flatten()(h)))
     outputs = dcgan.conditioned_outputs(
         features, label, num_classes, conditioning, functools.partial(EqualizedDense, gain=1.0)
     )
@@ -254,13 +343,9 @@ def discriminator(image_shape, channels=32, num_classes=0, conditioning="concat"
 
 
 def real_images(image_shape, name="real_images"):
-    """The GAN's `real_transform`: real images at the current level, average-pooled to each level and faded
-    in exactly like G's output, so that D compares real and fake at the same resolution and blend."""
+    """The GAN's `real_transform`: real images at the current level, as D compares them with G's."""
     images = keras.Input(tuple(image_shape), name="samples")
-    pyramid = [images]
-    for _ in range(num_levels(image_shape[0]) - 1):
-        pyramid.insert(0, keras.layers.AveragePooling2D(2)(pyramid[0]))
-    return keras.Model(images, _fade_in(pyramid, Growth(len(pyramid))(images)), name=name)
+    return keras.Model(images, RealImages(num_levels(image_shape[0]), name="growth")(images), name=name)
 
 
 class ProgressiveGrowth(keras.callbacks.Callback):
