@@ -2,6 +2,7 @@
 
 import logging
 
+import keras
 import pytest
 import yaml
 
@@ -45,13 +46,14 @@ def test_a_resumed_run_keeps_the_settings_it_began_with_on_another_machine(tmp_p
     monkeypatch.setattr(runtime, "device_kind", lambda strategy="default", flags=None: "cpu_avx512_bf16")
     training.train(cfg, tmp_path, verbose=0)
     saved = yaml.safe_load((tmp_path / "config.yaml").read_text())["runtime"]
-    assert (saved["jit_compile"], saved["precision"]) == (False, "float32")
-    # The run moves to a GPU machine, whose setting is float16: it continues in float32.
+    assert (saved["jit_compile"], saved["precision"]) == (False, "mixed_bfloat16")
+    # The run moves to a GPU machine, whose setting is float16: it continues in bfloat16.
     monkeypatch.setattr(runtime, "device_kind", lambda strategy="default", flags=None: "gpu")
     cfg.train.steps = 4
     gan, _ = training.train(cfg, tmp_path, verbose=0)
-    assert int(gan.step.numpy()) == 4 and gan.generator.dtype_policy.name == "float32"
-    assert "runtime.precision: float32, as the run began; on this gpu it would be mixed_float16" in caplog.text
+    dense = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Dense)]
+    assert int(gan.step.numpy()) == 4 and dense and all(layer.compute_dtype == "bfloat16" for layer in dense)
+    assert "runtime.precision: mixed_bfloat16, as the run began; on this gpu it would be mixed_float16" in caplog.text
     # A new run on that machine takes float16.
     assert build.resolve(cfg).runtime.precision == "mixed_float16"
 

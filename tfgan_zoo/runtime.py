@@ -13,13 +13,12 @@ import tensorflow as tf
 
 # device kind -> (jit_compile, precision)
 FASTEST = {
-    # bfloat16 is not a default on any CPU until bf16 and fp32 runs are shown to reach the same quality: it ran
-    # 1.7x fp32 with oneDNN's AMX kernels (Intel Xeon) and 1.31x with AVX512-BF16 (AMD EPYC Zen 4), both without
-    # XLA; `runtime.precision: mixed_bfloat16` asks for it.
-    # Intel Xeon with AMX: XLA cost 20% in fp32.
-    "cpu_amx": (False, "float32"),
-    # AVX512-BF16 without AMX (AMD EPYC Zen 4): XLA cost 36% in fp32 (498 vs 776 images/s).
-    "cpu_avx512_bf16": (False, "float32"),
+    # bfloat16 ran 1.7x float32 with oneDNN's AMX kernels (Intel Xeon) and 1.2-1.3x with AVX512-BF16 (AMD EPYC
+    # Zen 4), both without XLA, and costs no quality: dcgan_fashion_mnist at 8,000 steps reached FD 34.3 in bf16
+    # against 33.4-36.5 over the float32 seeds (docs/performance.md; tests/test_runtime.py checks a small run).
+    # XLA cost 20% (Xeon) and 20-36% (Zen 4).
+    "cpu_amx": (False, "mixed_bfloat16"),
+    "cpu_avx512_bf16": (False, "mixed_bfloat16"),
     # AVX2 only (AMD EPYC before Zen 4): XLA paid 7-12%, bf16 ran at fp32 speed.
     "cpu": (True, "float32"),
     # Not measured here: XLA and float16 tensor cores (loss-scaled), as TensorFlow's mixed-precision guide advises.
