@@ -180,21 +180,20 @@ def free_ports():
 
 @pytest.fixture(scope="session")
 def check_entry():
-    """`check_entry(entry, fresh_process=True, legacy=False)`: asserts the serving contract of an exported entry
-    (`contract.py`; `legacy`: of a version exported before the `seed` and `png` signatures and the warmup file) in a
+    """`check_entry(entry, fresh_process=True)`: asserts the serving contract of an exported entry (`contract.py`) in a
     Python process that imports only TensorFlow, as TF Serving's users load it (`fresh_process=False` checks the
     same in this process, a TensorFlow start faster), and that its fine-tuning copy, when it has one, is the card's
     version and gives the golden outputs."""
 
-    def check(entry, fresh_process=True, legacy=False):
+    def check(entry, fresh_process=True):
         entry = pathlib.Path(entry).resolve()
         if fresh_process:
-            command = [sys.executable, contract.__file__, *["--legacy"] * legacy, str(entry)]
+            command = [sys.executable, contract.__file__, str(entry)]
             result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=entry)
             assert result.returncode == 0, result.stderr[-3000:]
             assert "contract ok" in result.stdout
         else:
-            contract.check(entry, legacy)
+            contract.check(entry)
         card = json.loads((entry / paths.CARD_FILE).read_text())
         if card.get("keras_file"):
             check_fine_tuning_copy(entry, card)

@@ -4,9 +4,8 @@ tensorflow-serving-api alone.
 Run by the `check_entry` fixture (tests/conftest.py), in a fresh interpreter that must never import tfgan_zoo, as
 TF Serving's users load an entry:
 
-    python tests/contract.py [--legacy] ENTRY [ENTRY ...]
+    python tests/contract.py ENTRY [ENTRY ...]
 
-`--legacy`: versions exported before the `seed` and `png` signatures and the warmup file.
 """
 
 import io
@@ -39,21 +38,19 @@ CARD_FIELDS = {
 TRAINING_FIELDS = {"steps", "images_seen", "wall_time_s", "hardware", "seed", "command"}
 
 
-def contract_signatures(card, legacy=False):
+def contract_signatures(card):
     """The signatures an entry with this card must serve: {name: {(inputs|outputs, tensor): (dtype, shape)}}."""
     per_sample = {("inputs", "label"): ("int32", [None])} if card["num_classes"] else {}
     per_sample.update({("inputs", name): ("float32", [None]) for name in card["conditions"]})
     inputs = {("inputs", "z"): ("float32", [None, card["latent_dim"]]), **per_sample}
     shape = [None, *card["sample_shape"]]
     signatures = {"serving_default": {**inputs, ("outputs", "samples"): ("float32", shape)}}
-    if not legacy:
-        scalars = {("inputs", "seed"): ("int64", []), ("inputs", "num"): ("int32", [])}
-        scalars[("inputs", "truncation")] = ("float32", [])
-        signatures["seed"] = {**scalars, **per_sample, ("outputs", "samples"): ("float32", shape)}
+    scalars = {("inputs", "seed"): ("int64", []), ("inputs", "num"): ("int32", [])}
+    scalars[("inputs", "truncation")] = ("float32", [])
+    signatures["seed"] = {**scalars, **per_sample, ("outputs", "samples"): ("float32", shape)}
     if len(card["sample_shape"]) == 3:
         signatures["images"] = {**inputs, ("outputs", "images"): ("uint8", shape)}
-        if not legacy:
-            signatures["png"] = {**inputs, ("outputs", "png_bytes"): ("string", [None])}
+        signatures["png"] = {**inputs, ("outputs", "png_bytes"): ("string", [None])}
     return signatures
 
 
@@ -74,10 +71,10 @@ def call(signature, inputs):
     return {name: value.numpy() for name, value in outputs.items()}
 
 
-def check(entry, legacy=False):
+def check(entry):
     """Asserts the card's fields, the newest version's signatures and its outputs for the golden inputs, that every
     version holds its training config, and that `saved_model_cli run`, TF Serving's session loader, runs every
-    signature; and, unless `legacy`, what the `seed` and `png` signatures give and the warmup file."""
+    signature; what the `seed` and `png` signatures give and the warmup file."""
     entry = pathlib.Path(entry)
     card = json.loads((entry / "model_card.json").read_text())
     assert CARD_FIELDS <= set(card) and TRAINING_FIELDS <= set(card["training"]), sorted(card)
@@ -85,7 +82,7 @@ def check(entry, legacy=False):
     assert golden["version"] == card["version"], (golden["version"], card["version"])
     version = entry / str(card["version"])
     saved_model = tf.saved_model.load(str(version))
-    assert served_signatures(saved_model) == contract_signatures(card, legacy), served_signatures(saved_model)
+    assert served_signatures(saved_model) == contract_signatures(card), served_signatures(saved_model)
     samples = call(saved_model.signatures[golden["signature"]], golden["inputs"])["samples"]
     assert samples.shape[1:] == tuple(card["sample_shape"]), samples.shape
     flat = samples.reshape(len(samples), -1)
@@ -95,11 +92,10 @@ def check(entry, legacy=False):
         assert "model" in yaml.safe_load((path / "assets.extra" / "config.yaml").read_text()), path
     per_sample = {name: value[:2] for name, value in golden["inputs"].items() if name != "z"}
     requests = {"serving_default": {"z": golden["inputs"]["z"][:2], **per_sample}}
-    if not legacy:
-        check_seed(saved_model, card, per_sample)
-        if "png" in saved_model.signatures:
-            check_png(saved_model, requests["serving_default"])
-        requests = check_warmup(version, saved_model, card)
+    check_seed(saved_model, card, per_sample)
+    if "png" in saved_model.signatures:
+        check_png(saved_model, requests["serving_default"])
+    requests = check_warmup(version, saved_model, card)
     check_saved_model_cli(version, saved_model, requests)
 
 
@@ -165,8 +161,7 @@ def check_saved_model_cli(version, saved_model, requests):
 
 
 if __name__ == "__main__":
-    legacy = "--legacy" in sys.argv
-    for path in (arg for arg in sys.argv[1:] if arg != "--legacy"):
-        check(path, legacy)
+    for path in sys.argv[1:]:
+        check(path)
     assert "tfgan_zoo" not in sys.modules
     print("contract ok")

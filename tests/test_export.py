@@ -482,19 +482,8 @@ def test_batching_parameters_are_chosen_from_the_sweep():
     assert set(allowed) <= set(signatures.SERVED_BATCH_SIZES)
 
 
-# Entries whose newest version predates the `seed` and `png` signatures and the warmup file: their next export
-# (a newly trained version, or `tfgan-zoo export --from_entry`) adds them.
-LEGACY_ENTRIES = {"pggan_fashion_mnist"}
-
-
 @pytest.mark.parametrize("entry", paths.shipped_entries(), ids=lambda entry: entry.name)
 def test_shipped_entry(entry, check_entry):
     """Every shipped generator: card fields, contract signatures, plain-TensorFlow loading, golden outputs,
     `saved_model_cli run` of every signature, the warmup file."""
-    check_entry(entry, legacy=entry.name in LEGACY_ENTRIES)
-
-
-@pytest.mark.parametrize("name", sorted(LEGACY_ENTRIES))
-def test_legacy_entries_are_still_legacy(name):
-    """Drop an entry from LEGACY_ENTRIES when its new version is exported, so that its contract is checked whole."""
-    assert "signatures" not in json.loads((REPOSITORY / "saved_models" / name / "model_card.json").read_text())
+    check_entry(entry)
