@@ -12,6 +12,7 @@ An entry `saved_models/<entry>/` is a TF Serving model base path:
 """
 
 import contextlib
+import copy
 import pathlib
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tfgan_zoo import cards, paths, provenance, signatures, workdirs, zoo
+from tfgan_zoo import build, cards, paths, provenance, signatures, workdirs, zoo
 from tfgan_zoo import config as config_lib
 
 GOLDEN_FILE = "golden.json"
@@ -105,6 +106,7 @@ def export(workdir, output, checkpoint=None, force=False):
             "seed": config.train.seed,
             "command": provenance.training_command(config, workdir),
             "data_origin": source.origin,
+            **_data_examples(config),
             "checkpoint": str(exported),
             "runtime": {key: getattr(config.runtime, key) for key in ("jit_compile", "precision", "strategy")},
         },
@@ -120,6 +122,17 @@ def export(workdir, output, checkpoint=None, force=False):
     cards.write_card(output, card)
     cards.write_json(output / GOLDEN_FILE, golden_outputs(output, card))
     return output / str(version)
+
+
+def _data_examples(config):
+    """`{"data_examples": n}` when the run trained on the first n examples of its data (`data.num_examples`), fewer
+    than the source has; else nothing."""
+    if config.data.num_examples is None:
+        return {}
+    whole = copy.deepcopy(config)
+    whole.data.num_examples = None
+    seen = len(build.load_source(config).x)
+    return {"data_examples": seen} if seen < len(build.load_source(whole).x) else {}
 
 
 @contextlib.contextmanager
