@@ -36,7 +36,7 @@ def _uniforms(x, seed, count):
 def _applied(x, augmented, gate, probability):
     """`augmented` for the examples whose uniform `gate` lies below `probability`, `x` for the others: p = 0 keeps
     every example, p = 1 augments every one (the gate is below 1)."""
-    return tf.where(_per_example(gate < probability, x.shape.rank), augmented, x)
+    return tf.where(_per_example(gate < probability, len(x.shape)), augmented, x)
 
 
 def _per_example(values, rank):
@@ -48,19 +48,19 @@ def translation(x, seed, probability=1.0, ratio=0.125):
     """Shifts each image by whole pixels, up to `ratio` of its height and of its width either way, filling with
     zeros (the middle of [-1, 1]) as DiffAugment does; shifts each series around the circle, by up to `ratio` of
     its length either way, so that no value is lost. Each shift is uniform over the whole pixels in range."""
-    gate, *fractions = tf.unstack(_uniforms(x, seed, x.shape.rank - 1), axis=1)
+    gate, *fractions = tf.unstack(_uniforms(x, seed, len(x.shape) - 1), axis=1)
     shifted = x
     for axis, fraction in enumerate(fractions, start=1):
         size = x.shape[axis]
         limit = int(size * ratio + 0.5)
         shift = tf.cast(tf.floor(fraction * (2 * limit + 1)), tf.int32) - limit
         source = tf.range(size)[None, :] - shift[:, None]  # position i shows what stood at i - shift
-        if x.shape.rank == 3:
+        if len(x.shape) == 3:
             shifted = tf.gather(shifted, source % size, axis=axis, batch_dims=1)
             continue
         inside = tf.cast((source >= 0) & (source < size), x.dtype)
         shifted = tf.gather(shifted, tf.clip_by_value(source, 0, size - 1), axis=axis, batch_dims=1)
-        shifted *= tf.reshape(inside, [-1] + [size if a == axis else 1 for a in range(1, x.shape.rank)])
+        shifted *= tf.reshape(inside, [-1] + [size if a == axis else 1 for a in range(1, len(x.shape))])
     return _applied(x, shifted, gate, probability)
 
 
