@@ -19,13 +19,12 @@ and sliced to this replica's examples (`distribute.replica_rows`), so replicas a
 import tensorflow as tf
 
 from tfgan_zoo import distribute
-from tfgan_zoo.data import sample_kind
+from tfgan_zoo.data import LIGHTCURVE_NOISE, sample_kind
 
 MODES = ("none", "diffaugment", "ada")
 # The augmentations that apply to each kind of sample, as `augment_policy` names them.
 POLICIES = {"images": ("translation", "cutout", "color", "flip"), "series": ("translation", "noise")}
-# Stddev of `noise`: the observation noise of the zoo's light curves (`data.LIGHTCURVE_NOISE`).
-SERIES_NOISE = 0.05
+SERIES_NOISE = LIGHTCURVE_NOISE  # stddev of `noise`: the observation noise of the zoo's light curves
 
 
 def _uniforms(x, seed, count):
