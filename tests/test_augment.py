@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_zoo import augment, build, config, health, signatures, training
+from tfgan_zoo import augment, build, config, health, signatures, training, workdirs
 from tfgan_zoo.gan import GAN
 from tfgan_zoo.networks import mlp
 
@@ -319,3 +319,14 @@ def test_a_resumed_augmented_run_ends_with_the_weights_of_an_uninterrupted_one(
             value.tag for event in tf.compat.v1.train.summary_iterator(str(events)) for value in event.summary.value
         }
         assert {"epoch_ada_p", "epoch_ada_r_t"} <= tags
+
+
+def test_a_resumed_run_may_steer_ada_but_not_change_what_d_sees(tmp_path, tiny_config):
+    workdirs.prepare(tmp_path, tiny_config("dcgan_digits", "train.augment=ada"))
+    changed = workdirs.prepare(
+        tmp_path, tiny_config("dcgan_digits", "train.augment=ada", "train.ada_kimg=20"), write=False
+    )
+    assert changed == {"train.ada_kimg": (100, 20)}
+    for change in ("train.augment=diffaugment", "train.augment_policy=translation"):
+        with pytest.raises(config.ConfigError, match=rf"different config \(changed: {change.split('=')[0]}\)"):
+            workdirs.prepare(tmp_path, tiny_config("dcgan_digits", "train.augment=ada", change), write=False)
