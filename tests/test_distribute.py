@@ -95,6 +95,23 @@ def test_mirrored_training_equals_single_device_training(tmp_path, case):
         np.testing.assert_allclose(mirrored[key], single[key], rtol=1e-4, atol=1e-6, err_msg=key)
 
 
+def test_mirrored_training_with_augmentation_equals_single_device_training(tmp_path):
+    # ADA with its target 0, so p rises from the first step and every augmentation draws per example; both runs in
+    # one process (TensorFlow starts once).
+    overrides = COMMON + [
+        "runtime.sync_batch_norm=true",
+        "train.augment=ada",
+        "train.augment_policy=flip,color,translation,cutout",
+        "train.ada_target=0.0",
+        "train.ada_kimg=1",
+    ]
+    runs = [("dcgan_digits", s, tmp_path / s, tmp_path / f"{s}.npz") for s in ("default", "mirrored")]
+    single, mirrored = run_script(*runs, overrides=overrides)
+    assert float(single["metric_ada_p"][-1]) > 0
+    for key in single.files:
+        np.testing.assert_allclose(mirrored[key], single[key], **TOLERANCE, err_msg=key)
+
+
 def test_unknown_strategy_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown runtime.strategy 'mirored'; choose one of default, mirrored"):
         distribute.strategy("mirored")

@@ -63,8 +63,10 @@ def test_a_conditional_export_meets_the_contract(conditional, check_entry):
     )
     assert card["version"] == 1 and card["value_range"] == [-1.0, 1.0] and card["conditions"] == {}
     assert card["training"]["steps"] == 2 and card["training"]["images_seen"] == 2 * 64
+    assert card["training"]["data_examples"] == 256  # the tiny run's data.num_examples, of 1,437 training digits
     assert 0 < card["training"]["wall_time_s"] < 300
     assert (entry / "README.md").read_text().startswith("# cgan_tiny")
+    assert "(its first 256 training examples)" in (entry / "README.md").read_text()
     assert (entry / "gan.keras").exists()
     # The recorded command rebuilds the run's config exactly.
     args = shlex.split(card["training"]["command"])

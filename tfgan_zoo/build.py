@@ -7,8 +7,8 @@ import copy
 import keras
 from absl import logging
 
+from tfgan_zoo import augment, data, networks, runtime
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import data, networks, runtime
 from tfgan_zoo.gan import GAN
 
 
@@ -71,6 +71,14 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
             f"model.conditions names {', '.join(missing)}, which the data ({config.data.source}) lacks; its "
             f"conditions: {', '.join(condition_ranges) or 'none'}. Name those, or set model.conditions=[]."
         )
+    t = config.train
+    if t.augment != "none":
+        try:
+            augment.check_policy(t.augment_policy, sample_shape)
+        except ValueError as error:
+            raise config_lib.ConfigError(
+                f"train.augment={t.augment} with train.augment_policy={t.augment_policy!r}: {error}"
+            ) from None
     num_classes = num_classes if config.model.conditional else 0
     family = networks.family(config.model, data.sample_kind(sample_shape))
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
@@ -91,6 +99,10 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
         latent_distribution=config.model.latent_distribution,
         real_transform=real_transform,
         conditions={name: condition_ranges[name] for name in config.model.conditions},
+        augment=t.augment,
+        augment_policy=t.augment_policy,
+        ada_target=t.ada_target,
+        ada_kimg=t.ada_kimg,
     )
 
 

@@ -109,7 +109,9 @@ def card_markdown(card, reference=None):
         f"{t['steps']} steps, {t['images_seen']:,} real examples seen, "
         + (f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min")
         + " on "
-        f"{t['hardware']}, seed {t['seed']}, data from `{t['data_origin']}`. Config `{card['config']}`; reproduce with",
+        f"{t['hardware']}, seed {t['seed']}, data from `{t['data_origin']}`"
+        + (f" (its first {t['data_examples']:,} training examples)" if t.get("data_examples") else "")
+        + f". Config `{card['config']}`; reproduce with",
         "",
         "```bash",
         t["command"],

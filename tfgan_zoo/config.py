@@ -70,6 +70,12 @@ class TrainConfig:
     instance_noise: float = 0.0
     instance_noise_decay_steps: int = 0
     class_loss_weight: float = 1.0
+    # Augmentation of what D sees, for small data (`tfgan_zoo.augment`): none | diffaugment | ada.
+    augment: typing.Literal["none", "diffaugment", "ada"] = "none"
+    # A comma list; images take translation, cutout, color, flip, series translation, noise.
+    augment_policy: str = "color,translation,cutout"
+    ada_target: float = 0.6  # ada: the r_t = E[sign(D(real))] that the augmentation probability p steers to
+    ada_kimg: int = 100  # ada: thousands of real images for p to go from 0 to 1 (500 in the paper)
     stable_images: int = 600_000  # progressive: real images per stable phase (the paper's 600k)
     transition_images: int = 600_000  # progressive: real images per fade-in of a new level
     checkpoint_every: int = 0  # steps between checkpoints; 0 = every epoch (steps_per_epoch)
@@ -147,6 +153,7 @@ RANGES = {
             "train.d_steps",
             "train.stable_images",
             "train.transition_images",
+            "train.ada_kimg",
             "train.keep_checkpoints",
             "runtime.steps_per_execution",
             "eval.num_samples",
@@ -170,7 +177,9 @@ RANGES = {
         ],
         _at_least(0),
     ),
-    **dict.fromkeys(["train.final_lr_fraction", "train.label_flip", "health.min_diversity"], _within(0, 1)),
+    **dict.fromkeys(
+        ["train.final_lr_fraction", "train.label_flip", "train.ada_target", "health.min_diversity"], _within(0, 1)
+    ),
     **dict.fromkeys(
         [
             "model.dropout",

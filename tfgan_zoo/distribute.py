@@ -3,6 +3,8 @@
 `config.data.batch_size` is always the global batch: `fit` splits each batch across the replicas and
 `GAN.train_step` averages its per-example losses over the global batch, so the same config trains
 the same model on one device or many, and a run may resume on another strategy (`topology` says which).
+Randomness is drawn for the global batch and sliced per replica (`replica_rows`), so replicas draw what one device
+draws.
 """
 
 import functools
@@ -39,6 +41,20 @@ def _distributed(name, tpu_address):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def replica_position():
+    """`(replicas in sync, index of this replica)` where the code runs: `(1, 0)` outside a replica context."""
+    context = tf.distribute.get_replica_context()
+    return (context.num_replicas_in_sync, context.replica_id_in_sync_group) if context else (1, 0)
+
+
+def replica_rows(draw, per_replica_batch, seed):
+    """Draws `draw(global_batch, seed)` and returns this replica's rows of it: the rows one device would give the
+    examples this replica holds, since `fit` splits each batch into contiguous per-replica parts."""
+    replicas, replica = replica_position()
+    values = draw(per_replica_batch * replicas, seed)
+    return values[replica * per_replica_batch : (replica + 1) * per_replica_batch]
 
 
 def topology(strategy):

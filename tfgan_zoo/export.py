@@ -14,6 +14,7 @@ An entry `saved_models/<entry>/` is a TF Serving model base path:
 """
 
 import contextlib
+import copy
 import json
 import pathlib
 import shlex
@@ -70,6 +71,7 @@ def export(workdir, output, checkpoint=None, force=False, best=None):
         "seed": config.train.seed,
         "command": provenance.training_command(config, workdir),
         "data_origin": source.origin,
+        **_data_examples(config),
         "checkpoint": str(exported),
         **selected,
         "runtime": {key: getattr(config.runtime, key) for key in ("jit_compile", "precision", "strategy")},
@@ -179,6 +181,17 @@ def _publish(gan, config, source, output, described, command, force=False, golde
     cards.write_card(output, card)
     cards.write_json(output / GOLDEN_FILE, golden_outputs(output / str(version), card))
     return output / str(version)
+
+
+def _data_examples(config):
+    """`{"data_examples": n}` when the run trained on the first n examples of its data (`data.num_examples`), fewer
+    than the source has; else nothing."""
+    if config.data.num_examples is None:
+        return {}
+    whole = copy.deepcopy(config)
+    whole.data.num_examples = None
+    seen = len(build.load_source(config).x)
+    return {"data_examples": seen} if seen < len(build.load_source(whole).x) else {}
 
 
 @contextlib.contextmanager

@@ -9,6 +9,9 @@ logic, the loss families and the stabilising tricks live here once, as options o
 Randomness is stateless and keyed by `(seed, step)`, and every random tensor is drawn for the
 global batch and sliced per replica, so a run resumed from a checkpoint and a run under
 `tf.distribute` draw exactly the noise an uninterrupted single-device run draws.
+
+On small data D sees every batch augmented (`augment`: DiffAugment, or ADA with its probability p a
+non-trainable weight of the GAN, in checkpoints and `.keras` files but not in the generators).
 """
 
 import warnings
@@ -16,19 +19,11 @@ import warnings
 import keras
 import tensorflow as tf
 
-from tfgan_zoo import losses, paths, sampling
+from tfgan_zoo import augment as augment_lib
+from tfgan_zoo import distribute, losses, paths, sampling
 
 # Distinct streams of randomness within one step, folded into the (seed, step) key.
-_LATENT, _ALPHA, _INSTANCE_NOISE, _LABEL_NOISE, _LABEL_FLIP, _GENERATOR_LATENT = range(6)
-
-
-def _global_slice(draw, per_replica_batch, seed):
-    """Draws `draw(global_batch, seed)` and returns this replica's rows of it."""
-    context = tf.distribute.get_replica_context()
-    replicas = context.num_replicas_in_sync if context else 1
-    replica = context.replica_id_in_sync_group if context else 0
-    values = draw(per_replica_batch * replicas, seed)
-    return values[replica * per_replica_batch : (replica + 1) * per_replica_batch]
+_LATENT, _ALPHA, _INSTANCE_NOISE, _LABEL_NOISE, _LABEL_FLIP, _GENERATOR_LATENT, _AUGMENT = range(7)
 
 
 def _global_mean(per_example):
@@ -90,6 +85,14 @@ class GAN(sampling.Sampler, keras.Model):
             family uses it to show real images at the current resolution and fade-in.
         conditions: continuous condition name -> (min, max), the range of the training data's values. Both
             networks then take a last input `[N, len(conditions)]`: the values in this order, scaled to [-1, 1].
+        augment: augmentation of every batch D sees, real and generated, in both players' steps and the
+            penalties (`tfgan_zoo.augment`): `none`, `diffaugment` (every augmentation of the policy on every
+            example; Zhao et al. 2020) or `ada` (each with probability p, adapted to D's overfitting; Karras et
+            al. 2020).
+        augment_policy: the augmentations, a comma list or a sequence of `augment.POLICIES` names for the
+            generator's kind of samples; they apply in the order of `augment.AUGMENTATIONS`.
+        ada_target: `ada`: the r_t = E[sign(D(real))] that p steers to.
+        ada_kimg: `ada`: thousands of real images for p to go from 0 to 1 (`augment.ada_probability`).
     """
 
     def __init__(
@@ -103,6 +106,10 @@ class GAN(sampling.Sampler, keras.Model):
         latent_distribution="normal",
         real_transform=None,
         conditions=None,
+        augment="none",
+        augment_policy="color,translation,cutout",
+        ada_target=0.6,
+        ada_kimg=100,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -125,6 +132,22 @@ class GAN(sampling.Sampler, keras.Model):
         self.step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="step", aggregation="only_first_replica"
         )
+        if augment not in augment_lib.MODES:
+            raise ValueError(f"augment must be one of {', '.join(augment_lib.MODES)}, got {augment!r}.")
+        self.augment = augment
+        self.augment_policy = (
+            augment_lib.check_policy(augment_policy, generator.output_shape[1:]) if augment != "none" else ()
+        )
+        self.ada_target, self.ada_kimg = float(ada_target), float(ada_kimg)
+        self.augment_probability = None  # ADA's p, the same on every replica
+        if augment == "ada":
+            self.augment_probability = self.add_weight(
+                shape=(),
+                initializer="zeros",
+                trainable=False,
+                name="augment_probability",
+                aggregation="only_first_replica",
+            )
         self.built = True
 
     def compile(
@@ -222,6 +245,8 @@ class GAN(sampling.Sampler, keras.Model):
         ]
         if len(self.discriminator.outputs) == 2:
             names.append("class_loss")
+        if self.augment_probability is not None:
+            names += ["ada_p", "ada_r_t"]  # the p each step augmented with, and r_t (`augment.ada_probability`)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         if any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (d_optimizer, g_optimizer)):
             # Updates of D and G skipped by loss scaling since the epoch began.
@@ -284,10 +309,18 @@ class GAN(sampling.Sampler, keras.Model):
         key = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step, tf.int64)])
         return tf.random.experimental.stateless_fold_in(key, stream * 1000 + d_step)
 
+    def _augmented(self, samples, seed):
+        """`samples` as D sees them: through the augmentations of the policy, each on each example always
+        (DiffAugment) or with ADA's probability p."""
+        if self.augment == "none":
+            return samples
+        probability = 1.0 if self.augment == "diffaugment" else self.augment_probability
+        return augment_lib.augment(samples, self.augment_policy, seed, probability)
+
     def _with_instance_noise(self, samples, seed):
         if not self.instance_noise:
             return samples
-        noise = _global_slice(
+        noise = distribute.replica_rows(
             lambda n, s: tf.random.stateless_normal([n, *samples.shape[1:]], s, dtype=samples.dtype),
             samples.shape[0],
             seed,
@@ -299,14 +332,16 @@ class GAN(sampling.Sampler, keras.Model):
         real = tf.fill([batch], 1.0 - self.label_smoothing)
         fake = tf.zeros([batch])
         if self.label_noise:
-            u = _global_slice(
+            u = distribute.replica_rows(
                 lambda n, s: tf.random.stateless_uniform([n, 2], s), batch, self._seed(_LABEL_NOISE, d_step)
             )
             real -= self.label_noise * u[:, 0]
             fake += self.label_noise * u[:, 1]
         if self.label_flip:
             flip = (
-                _global_slice(lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_LABEL_FLIP, d_step))
+                distribute.replica_rows(
+                    lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_LABEL_FLIP, d_step)
+                )
                 < self.label_flip
             )
             real, fake = tf.where(flip, fake, real), tf.where(flip, real, fake)
@@ -316,10 +351,15 @@ class GAN(sampling.Sampler, keras.Model):
         if self.real_transform is not None:
             real = self.real_transform(real)
         batch = real.shape[0]
-        z = _global_slice(self.latent, batch, self._seed(_LATENT, d_step))
+        z = distribute.replica_rows(self.latent, batch, self._seed(_LATENT, d_step))
         fake = self.generator(self._generator_inputs(z, labels, **conditions), training=True)
-        real_in = self._with_instance_noise(real, self._seed(_INSTANCE_NOISE, 2 * d_step))
-        fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * d_step + 1))
+        # What D sees, here and in the penalties: augmented, then noisy.
+        real_in = self._with_instance_noise(
+            self._augmented(real, self._seed(_AUGMENT, 2 * d_step)), self._seed(_INSTANCE_NOISE, 2 * d_step)
+        )
+        fake_in = self._with_instance_noise(
+            self._augmented(fake, self._seed(_AUGMENT, 2 * d_step + 1)), self._seed(_INSTANCE_NOISE, 2 * d_step + 1)
+        )
 
         def critic(samples):
             return self._discriminate(samples, labels, conditions, training=True)[0]
@@ -334,7 +374,7 @@ class GAN(sampling.Sampler, keras.Model):
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits)
             terms = {}  # weighted additions to D's loss, each also reported as a metric
             if self.gradient_penalty_weight:
-                alpha = _global_slice(
+                alpha = distribute.replica_rows(
                     lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_ALPHA, d_step)
                 )
                 terms["gradient_penalty"] = (
@@ -355,7 +395,7 @@ class GAN(sampling.Sampler, keras.Model):
             loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         variables = self.discriminator.trainable_variables
         norm, skipped = _apply(self.d_optimizer, tape.gradient(loss, variables), variables)
-        return {
+        logs = {
             "d_loss": _global_mean(per_example),
             "d_real": _global_mean(real_logits),
             "d_fake": _global_mean(fake_logits),
@@ -364,13 +404,19 @@ class GAN(sampling.Sampler, keras.Model):
             "d_fake_accuracy": _global_mean(fake_logits < self.gan_loss.boundary),
             "d_grad_norm": norm,
             **{name: _global_mean(values) for name, (_, values) in terms.items()},
-        }, skipped
+        }
+        if self.augment_probability is not None:  # ADA's overfitting heuristic, on the augmented real examples
+            logs["ada_r_t"] = _global_mean(tf.sign(real_logits - self.gan_loss.boundary))
+        return logs, skipped
 
     def _generator_step(self, batch, labels, conditions):
-        z = _global_slice(self.latent, batch, self._seed(_GENERATOR_LATENT))
+        z = distribute.replica_rows(self.latent, batch, self._seed(_GENERATOR_LATENT))
         with tf.GradientTape() as tape:
             fake = self.generator(self._generator_inputs(z, labels, **conditions), training=True)
-            fake_in = self._with_instance_noise(fake, self._seed(_INSTANCE_NOISE, 2 * self.d_steps))
+            fake_in = self._with_instance_noise(
+                self._augmented(fake, self._seed(_AUGMENT, 2 * self.d_steps)),
+                self._seed(_INSTANCE_NOISE, 2 * self.d_steps),
+            )
             fake_logits, fake_classes = self._discriminate(fake_in, labels, conditions, training=True)
             per_example = self.gan_loss.generator(fake_logits)
             if fake_classes is not None:
@@ -409,19 +455,27 @@ class GAN(sampling.Sampler, keras.Model):
             return tf.unstack(tf.reshape(tensor, [-1, self.d_steps, *tensor.shape[1:]]), axis=1)
 
         condition_slices = [dict(zip(conditions, values)) for values in zip(*map(d_slices, conditions.values()))]
-        skips = 0.0
+        skips, r_t = 0.0, 0.0
         for i, (real_i, labels_i, conditions_i) in enumerate(
             zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)
         ):
-            # The metrics report the last discriminator step of each train step.
+            # The metrics report the last discriminator step of each train step; ADA's r_t all of them.
             logs, d_skipped = self._discriminator_step(real_i, labels_i, conditions_i, i)
             skips += d_skipped
+            r_t += logs.get("ada_r_t", 0.0) / self.d_steps
         g_logs, g_skipped = self._generator_step(real_i.shape[0], labels_i, conditions_i)
         logs.update(g_logs)
         if "loss_scale_skips" in self.trackers:
             logs["loss_scale_skips"] = skips + g_skipped
         if self.ema_generator is not None:
             self._update_ema()
+        if self.augment_probability is not None:
+            replicas, _ = distribute.replica_position()
+            logs["ada_p"], logs["ada_r_t"] = tf.convert_to_tensor(self.augment_probability), r_t
+            images = self.d_steps * real_i.shape[0] * replicas  # the real examples of this step, all replicas'
+            self.augment_probability.assign(
+                augment_lib.ada_probability(self.augment_probability, r_t, self.ada_target, images, self.ada_kimg)
+            )
         self.step.assign_add(1)
         # A skipped update has no gradient norm, so it is left out of the norm's average.
         weights = {"d_grad_norm": 1.0 - d_skipped, "g_grad_norm": 1.0 - g_skipped}
@@ -488,6 +542,10 @@ class GAN(sampling.Sampler, keras.Model):
             if self.real_transform is None
             else keras.saving.serialize_keras_object(self.real_transform),
             "conditions": {name: list(bounds) for name, bounds in self.conditions.items()},
+            "augment": self.augment,
+            "augment_policy": list(self.augment_policy),
+            "ada_target": self.ada_target,
+            "ada_kimg": self.ada_kimg,
         }
 
     def get_compile_config(self):

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_zoo import augment, data
 from tfgan_zoo.metrics import scores, suite
 from tfgan_zoo.networks.layers import MinibatchDiscrimination, MinibatchStdDev
 
@@ -52,8 +53,9 @@ class TrainingHealth(keras.callbacks.Callback):
       before every save: a non-finite weight makes the losses non-finite at the next step anyway. `failure` then holds the message. An update that float16 loss scaling skips
       is no divergence: `GAN` counts it in `loss_scale_skips` and leaves it out of the gradient norms.
     - A discriminator loss less than `d_loss_floor` above the best it can reach with its targets
-      (`best_discriminator_loss`) for `window` consecutive steps warns that D is winning. Not for the
-      Wasserstein loss, whose critic loss has no floor.
+      (`best_discriminator_loss`) for `window` consecutive steps warns that D is winning, with ADA's p and r_t
+      when the GAN augments with ADA, or the advice to augment images and series. Not for the Wasserstein loss,
+      whose critic loss has no floor.
     - At each epoch end, `diversity` is added to the logs: the recall (Kynkäänniemi et al. 2019) of
       `num_samples` samples against real data, relative to the recall of real data against real data.
       Below `min_diversity` while the samples' precision exceeds their recall (they are near the data but
@@ -120,7 +122,7 @@ class TrainingHealth(keras.callbacks.Callback):
         if bad:
             self._stop(step, bad)
         elif self.best_d_loss is not None and "d_loss" in logs:
-            self._watch_discriminator(step, float(np.mean(logs["d_loss"])))
+            self._watch_discriminator(step, float(np.mean(logs["d_loss"])), logs)
 
     def on_train_end(self, logs=None):
         if not self.failure and not bool(self._finite()):
@@ -144,7 +146,7 @@ class TrainingHealth(keras.callbacks.Callback):
         )
         self.report(self.failure, step, error=True)
 
-    def _watch_discriminator(self, step, d_loss):
+    def _watch_discriminator(self, step, d_loss, logs):
         # The logged loss is the mean since the epoch began, so a lasting low value, not one lucky batch, counts.
         # One warning per stretch of low loss.
         limit = self.best_d_loss + self.d_loss_floor
@@ -156,9 +158,36 @@ class TrainingHealth(keras.callbacks.Callback):
                 "so the generator's gradients vanish. Likely causes: D learns much faster "
                 "than G, or real and generated samples barely overlap. Helps: one-sided label smoothing "
                 "(train.label_smoothing=0.1), instance noise (train.instance_noise=0.1), fewer D steps per G step "
-                "(train.d_steps), a lower D learning rate (train.d_learning_rate).",
+                "(train.d_steps), a lower D learning rate (train.d_learning_rate)." + self._augmentation_advice(logs),
                 step,
             )
+
+    def _augmentation_advice(self, logs):
+        """What the D-is-winning warning says of augmentation: ADA's p and r_t, or, without augmentation of images
+        or series, that it helps a D that memorises a small dataset."""
+        if self.model.augment == "none":
+            if data.sample_kind(self.model.generator.output_shape[1:]) not in augment.POLICIES:
+                return ""
+            return (
+                " With few training examples D memorises them: augment what it sees (train.augment=ada or "
+                "diffaugment, in a new --workdir)."
+            )
+        if self.model.augment != "ada":
+            return ""
+        p, r_t, target = (
+            float(self.model.augment_probability.numpy()),
+            float(np.mean(logs["ada_r_t"])),
+            self.model.ada_target,
+        )
+        if p >= 1:
+            advice = (
+                "it can augment no more: more data, or more augmentations (train.augment_policy, in a new --workdir)"
+            )
+        elif r_t > target:
+            advice = "it rises while r_t stays above the target, faster with a lower train.ada_kimg"
+        else:
+            advice = "r_t is below the target, so D does not overfit the augmented data: the causes above are likelier"
+        return f" ADA's augmentation probability p is {p:.2f} and D's overfitting r_t {r_t:.2f} (target {target:g}): {advice}."
 
     def on_epoch_end(self, epoch, logs=None):
         if self.failure or not self.min_diversity:

@@ -22,7 +22,10 @@ from tfgan_zoo.metrics import registry
 
 # Keys that may change when a run resumes: its length, where it runs (randomness is drawn for the global batch and
 # losses are averaged over it, so a checkpoint continues on any number of replicas), the health monitor, and what a
-# diverged or stuck run needs to recover (`health.TrainingDiverged` names them). `CONFIG_HISTORY` records each.
+# diverged or stuck run needs to recover (`health.TrainingDiverged` names them), ADA's target and speed among them:
+# they steer p, which continues from the checkpoint. `train.augment` and `train.augment_policy` may not: they are
+# what D learned to see, and a run turned to ADA would lack the p its checkpoint must hold.
+# `CONFIG_HISTORY` records each change.
 RESUMABLE = (
     "train.steps",
     "train.d_learning_rate",
@@ -31,6 +34,8 @@ RESUMABLE = (
     "train.r1",
     "train.label_smoothing",
     "train.instance_noise",
+    "train.ada_target",
+    "train.ada_kimg",
     "runtime.strategy",
     "runtime.tpu_address",
     "runtime.sync_batch_norm",
