@@ -201,7 +201,7 @@ def test_the_advice_after_a_divergence_works(tmp_path, run_cli, train_args):
     assert status == 1 and "Training diverged at step" in err
     assert "Lower the learning rates (train.d_learning_rate, train.g_learning_rate)" in err
     assert "run the same command with those --set changes" in err
-    step = workdirs._checkpoint_step(tf.train.latest_checkpoint(str(workdir / "checkpoints")))
+    step = max(workdirs._checkpoints(str(workdir / "checkpoints")))
     lowered = ["train.d_learning_rate=1.0e-4", "train.g_learning_rate=1.0e-4", "train.r1=0.1"]
     status, _, err = run_cli(*train_args(workdir, "train.steps=4", *diverging, *lowered))
     assert status == 0, err
