@@ -73,8 +73,8 @@ TINY = {
 
 @pytest.fixture(scope="session")
 def tiny_overrides():
-    """`model.family` -> its tiny overrides, for runs started through the CLI."""
-    return TINY
+    """`model.family` -> the pinned runtime and its tiny overrides, for runs started through the CLI."""
+    return {family: PINNED + overrides for family, overrides in TINY.items()}
 
 
 @pytest.fixture(scope="session")
