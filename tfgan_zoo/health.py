@@ -95,6 +95,7 @@ class TrainingHealth(keras.callbacks.Callback):
         real = np.asarray(real[: 2 * self.num_samples], np.float32)
         self.real, self.real_reference = real[: self.num_samples], real[self.num_samples :]
         self.reference_recall = None
+        self._transformed_real = None
         self.failure = None
         self.findings = []
         self._low_d_loss_steps = 0
@@ -196,7 +197,8 @@ class TrainingHealth(keras.callbacks.Callback):
         transform = self.model.real_transform
         if transform is not None:  # the real images as D sees them now, e.g. at the current progressive level
             real, reference = np.asarray(transform(real)), np.asarray(transform(reference))
-            self.reference_recall = None
+            if self._transformed_real is None or not np.array_equal(real, self._transformed_real):
+                self.reference_recall, self._transformed_real = None, real  # a new level or fade: measure it again
         real, reference = real.reshape(len(real), -1), reference.reshape(len(reference), -1)
         if self.reference_recall is None:
             self.reference_recall = scores.precision_recall(real, reference)["recall"]
