@@ -11,7 +11,9 @@ from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
 from tfgan_zoo import build, config, data, evaluation, export, paths, plots, training, zoo
+from tfgan_zoo.data.lightcurves import CLASS_NAMES
 from tfgan_zoo.metrics import lightcurves
+from tfgan_zoo.networks import conv1d
 
 RANGES = data.LIGHTCURVE_RANGES
 
@@ -77,6 +79,33 @@ def test_dataset_carries_labels_and_conditions_with_each_example():
     np.testing.assert_allclose(given["period"], source.conditions["period"][index])
     with pytest.raises(ValueError, match="no condition mass"):
         data.make_dataset(source, 16, conditions=("mass",))
+
+
+def test_phase_channels_are_the_phase_of_the_period_at_every_step():
+    # Scaled conditions [amplitude, period] as GAN gives them: period -1 and 1 are 16 and 48 steps.
+    layer = conv1d.PhaseChannels(8, 32, 1, (16.0, 48.0))
+    channels = np.asarray(layer(np.array([[0.3, -1.0], [0.0, 1.0]], np.float32)))
+    assert channels.shape == (2, 8, 4) and channels.dtype == np.float32
+    steps = np.arange(8) * 4.0  # 8 points over 32 steps
+    for row, period in enumerate((16.0, 48.0)):
+        angles = 2 * np.pi * steps[:, None] * np.array([1.0, 2.0]) / period
+        np.testing.assert_allclose(channels[row], np.concatenate([np.sin(angles), np.cos(angles)], 1), atol=1e-5)
+    # At step 4 of a period of 16 steps the first harmonic is a quarter cycle on: sin 1, cos 0.
+    np.testing.assert_allclose(channels[0, 1, [0, 2]], [1.0, 0.0], atol=1e-6)
+
+
+def test_phase_channels_keep_float32_under_a_bfloat16_policy():
+    with build._dtype_policy("mixed_bfloat16"):  # as build_gan builds the networks of a bfloat16 run
+        layer = conv1d.PhaseChannels(128, 128, 0, (16.0, 48.0))
+    channels = np.asarray(layer(np.array([[1.0]], np.float32)))
+    angles = 2 * np.pi * 127 * np.array([1.0, 2.0]) / 48.0  # the last step, where bfloat16 angles are far off
+    np.testing.assert_allclose(channels[0, -1], np.concatenate([np.sin(angles), np.cos(angles)]), atol=1e-4)
+
+
+def test_a_period_condition_must_be_one_of_the_conditions(zoo_config):
+    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[amplitude]"])
+    with pytest.raises(config.ConfigError, match="model.period_condition names period, which is not one of"):
+        build.build_gan(cfg, (128, 1), 3, RANGES)
 
 
 def test_a_config_naming_conditions_the_data_lacks_is_an_error(zoo_config):
@@ -162,6 +191,23 @@ def test_evaluation_reports_tstr_trts_and_parameter_errors(run):
     assert floor["tstr_accuracy"] > 0.6 and floor["period_error"] < 0.01
     assert report["references"]["noise_0.3"]["period_error"] > floor["period_error"]
     assert "single_class" in report["references"]
+    # Every figure per class too, for the generator and each labelled reference row; their means are the overall
+    # figures (balanced labels: 50 samples of each class).
+    per_class = report["per_class"]
+    assert set(per_class) == {"generator", *report["references"]}
+    assert list(per_class["generator"]) == list(CLASS_NAMES)
+    assert set(per_class["single_class"]) == {CLASS_NAMES[0]}
+    for row in ("generator", "real_floor"):
+        figures = per_class[row].values()
+        assert all(f.keys() == {"tstr_recall", "trts_recall", "amplitude_error", "period_error"} for f in figures)
+    by_class = per_class["generator"].values()
+    for key, overall in [
+        ("amplitude_error", "amplitude_error"),
+        ("period_error", "period_error"),
+        ("trts_recall", "trts_accuracy"),
+    ]:
+        assert report["values"][overall] == pytest.approx(np.mean([f[key] for f in by_class]), abs=1e-9)
+    assert per_class["real_floor"]["eclipsing binary"]["period_error"] < 0.02
 
 
 # ----- a longer run: the generated period follows the requested one -----

@@ -35,6 +35,12 @@ def test_the_protocol_is_deterministic_and_leaves_global_randomness_alone():
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
+def test_class_recalls_are_the_share_of_each_class_predicted_as_itself():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2])
+    predicted = np.array([0, 0, 1, 2, 1, 1, 0, 0, 2])
+    np.testing.assert_allclose(tstr.class_recalls(predicted, labels, 4), [0.5, 1.0, 1 / 3, np.nan])
+
+
 def test_tstr_needs_a_conditional_generator():
     class Unconditional:
         num_classes = 0

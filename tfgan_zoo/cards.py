@@ -122,6 +122,8 @@ def card_markdown(card, reference=None):
     ]
     if card["metrics"]:
         lines += ["```text", format_table({**card["metrics"], "model": name, "dataset": card["dataset"]}), "```"]
+        if "per_class" in card["metrics"]:
+            lines += ["", "```text", per_class_table(card["metrics"]["per_class"]), "```"]
         if "truncation" in card["metrics"]:
             lines += ["", "```text", truncation_table(card["metrics"]["truncation"]), "```"]
     else:
@@ -154,6 +156,20 @@ def format_table(report):
     title += f"; {about['num_samples']} samples per row"
     title += f", against the {about['reference']}" if "reference" in about else ""
     return _table(title, {"generator": report["values"], **report["references"]})
+
+
+def per_class_table(per_class, rows=("generator", "real_floor")):
+    """The figures of `metrics.per_class` as a text table: for each class, its figures in each of `rows`."""
+    title = "Per class (TSTR and TRTS as the class's recall), next to the real floor"
+    return _table(
+        title,
+        {
+            f"{name}: {row}": per_class[row][name]
+            for name in dict.fromkeys(name for row in rows if row in per_class for name in per_class[row])
+            for row in rows
+            if name in per_class.get(row, {})
+        },
+    )
 
 
 def truncation_table(truncation):

@@ -267,6 +267,8 @@ def _evaluate():
         truncation=_truncations() if FLAGS.truncation else None,
     )
     print(cards.format_table(report))
+    if "per_class" in report:
+        print(cards.per_class_table(report["per_class"]))
     if "truncation" in report:
         print(cards.truncation_table(report["truncation"]))
     written = evaluation.report_path(report["model"])

@@ -33,6 +33,7 @@ class ModelConfig:
     conditional: bool = False
     conditions: list[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
     conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive, timeseries)
+    period_condition: str = ""  # timeseries: the condition that is the period in steps; both networks see its phase
     generator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     channels: int = (

@@ -112,7 +112,8 @@ def evaluate(
 
     Returns:
         A dict: `dataset`, `data_origin`, `evaluator` (what measured, on how many samples), `values` (the
-        generator's), `references` (name -> values), `reference_rows` (name -> description), `timings_s`.
+        generator's), `references` (name -> values), `reference_rows` (name -> description), `per_class` (row
+        name, `generator` included -> class name -> figures; labelled time series only), `timings_s`.
     """
     start = time.time()
     n = num_samples or NUM_SAMPLES[train.kind]
@@ -130,9 +131,12 @@ def evaluate(
     if references:
         rows.update(reference_rows(train, n, seed))
     results, timings = {}, {}
+    per_class = {}
     for name, (x, y, row_conditions, _) in rows.items():
         row_start = time.time()
         results[name] = measure(x, y, row_conditions)
+        if "per_class" in results[name]:
+            per_class[name] = results[name].pop("per_class")
         timings[name] = round(time.time() - row_start, 1)
     if "tstr_accuracy" in results.get("real_floor", {}):
         for values in results.values():
@@ -145,6 +149,7 @@ def evaluate(
         "values": results.pop("generator"),
         "references": results,
         "reference_rows": {name: row[-1] for name, row in rows.items() if name != "generator"},
+        **({"per_class": per_class} if per_class else {}),
         "timings_s": timings,
     }
 
@@ -185,17 +190,33 @@ def _point_metrics(train):
 
 def _curve_metrics(generator, train, test, n, seed):
     """`(measure(x, y, conditions), about)` for time series: TSTR and TRTS when conditional, and the errors of
-    the measured amplitude and period against `conditions` when the data has them."""
+    the measured amplitude and period against `conditions` when the data has them; for labelled rows also each
+    figure per class (`per_class`: class name -> figures; TSTR and TRTS as the recall of the class)."""
     conditional = bool(getattr(generator, "num_classes", 0))
     period_range = train.metadata.get("condition_ranges", {}).get("period")
+    class_names = train.metadata.get("class_names") or [str(c) for c in range(train.num_classes)]
 
     def measure(x, y, conditions):
-        values = {}
+        values, per_example, recalls = {}, {}, {}
         if conditional and y is not None:
-            values["tstr_accuracy"] = tstr.classifier_accuracy(x, y, test.x, test.y, train.num_classes, seed)
-            values["trts_accuracy"] = tstr.classifier_accuracy(train.x[:n], train.y[:n], x, y, train.num_classes, seed)
+            on_test = tstr.classifier_predictions(x, y, test.x, train.num_classes, seed)
+            on_row = tstr.classifier_predictions(train.x[:n], train.y[:n], x, train.num_classes, seed)
+            values["tstr_accuracy"] = float(np.mean(on_test == test.y))
+            values["trts_accuracy"] = float(np.mean(on_row == y))
+            recalls["tstr_recall"] = tstr.class_recalls(on_test, test.y, train.num_classes)
+            recalls["trts_recall"] = tstr.class_recalls(on_row, y, train.num_classes)
         if period_range and {"amplitude", "period"} <= conditions.keys():
-            values.update(lightcurves.parameter_errors(x, conditions["amplitude"], conditions["period"], period_range))
+            per_example = lightcurves.relative_errors(x, conditions["amplitude"], conditions["period"], period_range)
+            values.update({name: float(np.mean(errors)) for name, errors in per_example.items()})
+        if y is not None and (recalls or per_example):
+            values["per_class"] = {
+                name: {
+                    **{key: float(recall[c]) for key, recall in recalls.items()},
+                    **{key: float(np.mean(errors[y == c])) for key, errors in per_example.items()},
+                }
+                for c, name in enumerate(class_names)
+                if np.any(y == c)
+            }
         return values
 
     about = {
@@ -304,7 +325,9 @@ def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0, truncation
     if card_path.exists() and not paths.is_packaged(folder):
         card = cards.read_card(folder)
         card["metrics"] = {
-            key: report[key] for key in ("evaluator", "values", "references", "truncation") if key in report
+            key: report[key]
+            for key in ("evaluator", "values", "references", "per_class", "truncation")
+            if key in report
         }
         cards.write_card(folder, card)
     return report

@@ -51,10 +51,19 @@ def measure(curves, period_range):
     return (fitted.max(axis=1) - fitted.min(axis=1)) / 2, periods[best]
 
 
-def parameter_errors(curves, amplitude, period, period_range):
-    """Mean relative errors of the measured amplitude and period of `curves` against the requested values."""
+def relative_errors(curves, amplitude, period, period_range):
+    """`{"amplitude_error": [N], "period_error": [N]}`: each curve's relative errors of its measured amplitude and
+    period against the requested values."""
     measured_amplitude, measured_period = measure(curves, period_range)
     return {
-        "amplitude_error": float(np.mean(np.abs(measured_amplitude - amplitude) / amplitude)),
-        "period_error": float(np.mean(np.abs(measured_period - period) / period)),
+        "amplitude_error": np.abs(measured_amplitude - amplitude) / amplitude,
+        "period_error": np.abs(measured_period - period) / period,
+    }
+
+
+def parameter_errors(curves, amplitude, period, period_range):
+    """Mean relative errors of the measured amplitude and period of `curves` against the requested values."""
+    return {
+        name: float(np.mean(errors))
+        for name, errors in relative_errors(curves, amplitude, period, period_range).items()
     }

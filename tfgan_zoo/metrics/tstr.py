@@ -40,8 +40,24 @@ def classifier_accuracy(train_images, train_labels, test_images, test_labels, nu
     Deterministic for a given seed: the weights and the order of the examples come from it, and no global
     random state is read or changed.
     """
+    predicted = classifier_predictions(train_images, train_labels, test_images, num_classes, seed)
+    return float(np.mean(predicted == np.asarray(test_labels)))
+
+
+def class_recalls(predicted, labels, num_classes):
+    """`[num_classes]`: the share of the examples of each class predicted as that class (NaN for a class absent
+    from `labels`): TSTR per class, where an average over classes hides the one the generator fails."""
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    return np.array(
+        [np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan for c in range(num_classes)]
+    )
+
+
+def classifier_predictions(train_images, train_labels, test_images, num_classes, seed=0):
+    """The classes that the fixed classifier trained on `(train_images, train_labels)` predicts for `test_images`
+    (deterministic for a given seed, as `classifier_accuracy`)."""
     train_images, test_images = np.asarray(train_images, np.float32), np.asarray(test_images, np.float32)
-    train_labels, test_labels = np.asarray(train_labels, np.int32), np.asarray(test_labels, np.int32)
+    train_labels = np.asarray(train_labels, np.int32)
     if train_images.ndim not in (3, 4) or train_images.shape[1:] != test_images.shape[1:]:
         raise ValueError(
             f"TSTR takes images [N, H, W, C] or series [N, T, C] of one shape; got train "
@@ -61,10 +77,9 @@ def classifier_accuracy(train_images, train_labels, test_images, test_labels, nu
     )
     batches = batches.apply(tf.data.experimental.assert_cardinality(EPOCHS * -(-len(train_images) // BATCH_SIZE)))
     model.fit(batches.map(lambda i: (tf.gather(images, i), tf.gather(labels, i))), shuffle=False, verbose=0)
-    predicted = np.concatenate(
+    return np.concatenate(
         [np.argmax(model(test_images[i : i + 1000], training=False), axis=1) for i in range(0, len(test_images), 1000)]
     )  # eager: no graph to trace
-    return float(np.mean(predicted == test_labels))
 
 
 def train_on_synthetic_test_on_real(generator, real_train, real_test, num_samples=10000, seed=0):

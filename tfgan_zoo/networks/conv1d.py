@@ -4,14 +4,25 @@ Strided convolutions instead of pooling in D; learned upsampling in G; batch nor
 nor D's input); ReLU in G, LeakyReLU(0.2) in D; tanh output, for series in [-1, 1]. G projects z to a series
 of 16..31 steps and doubles it up to the full length; D halves it back. Labels and continuous conditions
 (e.g. a light curve's amplitude and period) reach both networks through the DCGAN family's conditioning hooks.
+
+A condition that is the series' period (`model.period_condition`) also reaches both networks as its phase:
+`PhaseChannels` at every step. As a constant channel alone, a period is checked only by a D whose receptive
+field spans a cycle; D's spans 22 steps, so a light curve with two eclipses half a period apart is judged
+eclipse by eclipse, and an eclipsing binary of period 40 with eclipses of equal depth (period 20) passes. With
+the phase at each step, whether the deep eclipses keep one phase is a sum over the steps, which D's last layer
+makes, and G has the cycle it should follow at every length.
 """
 
 import functools
+import math
 
 import keras
+from keras import ops
 
 from tfgan_zoo.networks import dcgan, layers
 from tfgan_zoo.networks.family import Family
+
+PHASE_HARMONICS = 2  # sin and cos of 2*pi*k*t/P for k = 1, 2: the phase, and the half cycle an eclipse pair spans
 
 UPSAMPLINGS = ("transposed", "nearest")
 # G's first series is at least this long, so the dense projection of z lays out the series' coarse
@@ -32,6 +43,45 @@ def start_length(length):
     return size, steps
 
 
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class PhaseChannels(keras.layers.Layer):
+    """Conditions `[N, C]` (scaled to [-1, 1], as `GAN` gives them) -> `[N, length, 2 * PHASE_HARMONICS]`: sin and
+    cos of 2*pi*k*t/P at `length` points spread over `span` time steps, P being condition `index` brought back
+    to its trained range `period_range` (steps). Computed in float32 whatever the policy: in bfloat16 a phase
+    of 2*pi*k*t/P would be off by most of a radian at the end of the series."""
+
+    def __init__(self, length, span, index, period_range, **kwargs):
+        super().__init__(**{**kwargs, "dtype": "float32"})
+        self.length, self.span, self.index, self.period_range = length, span, index, tuple(period_range)
+
+    def call(self, conditions):
+        low, high = self.period_range
+        period = low + (conditions[:, self.index] + 1) * ((high - low) / 2)
+        steps = ops.arange(self.length, dtype="float32") * (self.span / self.length)
+        harmonics = ops.arange(1, PHASE_HARMONICS + 1, dtype="float32")
+        angles = (2 * math.pi) * steps[None, :, None] * harmonics / period[:, None, None]
+        return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.length, 2 * PHASE_HARMONICS)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "length": self.length,
+            "span": self.span,
+            "index": self.index,
+            "period_range": list(self.period_range),
+        }
+
+
+def _with_phase(h, conditions, span, phase):
+    """`h` `[N, L, C]` with the period's `PhaseChannels` appended when `phase` = (index, period_range) is given."""
+    if phase is None:
+        return h
+    return keras.layers.Concatenate()([h, PhaseChannels(h.shape[1], span, *phase)(conditions)])
+
+
 def _upsample(h, channels, kind):
     if kind == "transposed":
         return keras.layers.Conv1DTranspose(channels, 4, strides=2, padding="same", use_bias=False)(h)
@@ -47,20 +97,29 @@ def generator(
     num_conditions=0,
     upsampling="transposed",
     sync_batch_norm=False,
+    phase=None,
     name="generator",
 ):
     """z (+ label, + conditions `[N, num_conditions]`) -> series of `series_shape` `(T, C)` in [-1, 1].
-    `channels` is the width of the last hidden layer; each halving of the length doubles it."""
+    `channels` is the width of the last hidden layer; each halving of the length doubles it. With `phase` =
+    (index of the period among the conditions, its trained range), every upsampling and the output layer also
+    read the period's `PhaseChannels` at their length."""
     if upsampling not in UPSAMPLINGS:
         raise ValueError(f"Unknown upsampling {upsampling!r} for series; choose one of {', '.join(UPSAMPLINGS)}.")
     size, steps = start_length(series_shape[0])
     inputs, h = dcgan.conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes, num_conditions)
+    with_phase = functools.partial(
+        _with_phase, conditions=inputs[-1] if phase else None, span=series_shape[0], phase=phase
+    )
     width = channels * 2**steps
     h = keras.layers.Dense(size * width, use_bias=False)(h)
     h = dcgan.upsample(
-        keras.layers.Reshape((size, width))(h), steps, functools.partial(_upsample, kind=upsampling), sync_batch_norm
+        keras.layers.Reshape((size, width))(h),
+        steps,
+        lambda h, width: _upsample(with_phase(h), width, upsampling),
+        sync_batch_norm,
     )
-    series = keras.layers.Conv1D(series_shape[-1], 5, padding="same", activation="tanh", name="series")(h)
+    series = keras.layers.Conv1D(series_shape[-1], 5, padding="same", activation="tanh", name="series")(with_phase(h))
     return keras.Model(inputs, series, name=name)
 
 
@@ -75,14 +134,17 @@ def discriminator(
     minibatch_stddev=False,
     dropout=0.0,
     sync_batch_norm=False,
+    phase=None,
     name="discriminator",
 ):
-    """series (+ label, + conditions) -> one logit per series (and class logits with `acgan`)."""
+    """series (+ label, + conditions) -> one logit per series (and class logits with `acgan`); with `phase` (as
+    the generator's), the first layer also reads the period's `PhaseChannels`."""
     dcgan.check_options(conditioning)
     _, steps = start_length(series_shape[0])
     inputs, label, conditions, h = dcgan.conditioned_images(
         keras.Input(tuple(series_shape), name="samples"), num_classes, conditioning, num_conditions
     )
+    h = _with_phase(h, conditions, series_shape[0], phase)
     h = dcgan.downsample(
         h,
         steps,
@@ -106,18 +168,23 @@ def discriminator(
     return keras.Model(inputs, outputs, name=name)
 
 
-def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
-    """The timeseries family's networks for `model_config`, on `num_conditions` continuous conditions too."""
-    m = model_config
+def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_norm=False):
+    """The timeseries family's networks for `model_config`, on the continuous `conditions` (name -> trained range)
+    too, the phase of `model.period_condition` among them."""
+    m, conditions = model_config, dict(conditions or {})
+    phase = (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
     return (
-        generator(m.latent_dim, sample_shape, m.channels, num_classes, num_conditions, m.upsampling, sync_batch_norm),
+        generator(
+            m.latent_dim, sample_shape, m.channels, num_classes, len(conditions), m.upsampling, sync_batch_norm, phase
+        ),
         discriminator(
             sample_shape,
             m.channels,
             num_classes,
-            num_conditions,
+            len(conditions),
             m.conditioning,
             **dcgan.discriminator_options(m, sync_batch_norm),
+            phase=phase,
         ),
     )
 
@@ -128,6 +195,7 @@ FAMILY = Family(
     build,
     options=(
         "conditions",
+        "period_condition",
         "channels",
         "conditioning",
         "upsampling",

@@ -209,7 +209,7 @@ def conditioned_outputs(features, label, num_classes, conditioning, dense, condi
     return logits
 
 
-def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_norm=False):
     """The DCGAN family's networks for `model_config`."""
     m = model_config
     return (

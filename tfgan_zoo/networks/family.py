@@ -19,8 +19,9 @@ class Family:
     Attributes:
         name: its `model.family` value.
         sample_kinds: the kinds of samples its networks take (`data.Source.kind`: points, series, images).
-        build: `build(model_config, sample_shape, num_classes, num_conditions, sync_batch_norm)` -> `(G, D)`
-            Keras models, G taking `z` (+ `label`, + `conditions`) and D the samples (+ the same).
+        build: `build(model_config, sample_shape, num_classes, conditions, sync_batch_norm)` -> `(G, D)`
+            Keras models, G taking `z` (+ `label`, + `conditions`) and D the samples (+ the same);
+            `conditions` maps each continuous condition, in input order, to its trained range (min, max).
         options: the `model.*` keys it reads besides `COMMON_OPTIONS`; any other key set away from its default
             is refused rather than silently ignored.
         real_transform: `real_transform(sample_shape)` -> a Keras model applied to real batches before D sees

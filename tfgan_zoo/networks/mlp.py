@@ -70,7 +70,7 @@ def discriminator(
     return keras.Model(inputs, logits, name=name)
 
 
-def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_norm=False):
     """The vanilla family's networks for `model_config`: coordinates are unbounded, images and series in [-1, 1]."""
     m = model_config
     output_activation = None if sample_kind(sample_shape) == "points" else "tanh"

@@ -383,7 +383,7 @@ class ProgressiveGrowth(keras.callbacks.Callback):
             f.write(self.picture(step))
 
 
-def build(model_config, sample_shape, num_classes, num_conditions=0, sync_batch_norm=False):
+def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_norm=False):
     """The progressive family's networks for `model_config` (no batch norm: pixel norm in G, as in the paper)."""
     m = model_config
     return (
