@@ -85,6 +85,26 @@ def curves_png(curves, rows=None, real=None, row_titles=None):
     return _figure_png(figure)
 
 
+def periods_png(curves, asked, measured, rows, row_titles=()):
+    """PNG bytes of time series `[N, T, 1]` asked for periods `asked` (steps), one per panel in `rows` rows, each
+    with dotted lines one asked period apart through its deepest point, so a curve that keeps the period it was
+    asked for has a dip on every line, and titled with the asked and the `measured` period."""
+    curves = np.asarray(curves)[..., 0]
+    cols = math.ceil(len(curves) / rows)
+    figure, panels = plt.subplots(rows, cols, figsize=(2.4 * cols, 1.3 * rows), squeeze=False, sharex=True, sharey=True)
+    for axes, curve, period, found in zip(panels.flat, curves, asked, measured):
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.plot(curve, color="tab:blue", linewidth=0.8)
+        for line in np.arange(np.argmin(curve) % period, len(curve), period):
+            axes.axvline(line, color="tab:gray", linestyle=":", linewidth=0.8)
+        axes.set_title(f"asked {period:.0f}, measured {found:.1f}", fontsize=7)
+    for axes, title in zip(panels[:, 0], row_titles):
+        axes.set_ylabel(title, fontsize=7)
+    figure.tight_layout()
+    return _figure_png(figure)
+
+
 def scatter_png(samples, real=None, centers=None, title=None):
     """PNG bytes of 2-D samples over real points and the true mode centres."""
     figure, axes = plt.subplots(figsize=(5, 5))
