@@ -4,6 +4,7 @@ evaluation."""
 
 import io
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -100,6 +101,27 @@ def test_phase_channels_keep_float32_under_a_bfloat16_policy():
     channels = np.asarray(layer(np.array([[1.0]], np.float32)))
     angles = 2 * np.pi * 127 * np.array([1.0, 2.0]) / 48.0  # the last step, where bfloat16 angles are far off
     np.testing.assert_allclose(channels[0, -1], np.concatenate([np.sin(angles), np.cos(angles)]), atol=1e-4)
+
+
+@pytest.mark.parametrize("final_length, span", [(0, 22), (4, 94)])
+def test_the_discriminator_length_sets_how_far_its_last_features_see(final_length, span):
+    # The steps that one of D's last features reads (its receptive field), away from the series' ends: halving
+    # 128 steps to G's first length (16) spans 22 steps, less than the longest period; to 4 steps, 94.
+    d = conv1d.discriminator((128, 1), 4, batch_norm=False, final_length=final_length)
+    features = keras.Model(d.input, d.get_layer(index=-3).output)  # before the flatten and the logit
+    series = tf.random.stateless_normal((1, 128, 1), (0, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(series)
+        middle = features(series)[0, features.output.shape[1] // 2]
+        total = tf.reduce_sum(middle)
+    reads = np.flatnonzero(np.abs(tape.gradient(total, series).numpy()[0, :, 0]) > 0)
+    assert reads[-1] - reads[0] + 1 == span
+
+
+def test_a_discriminator_length_that_does_not_halve_the_series_is_refused():
+    assert conv1d.discriminator_halvings(128) == 3 and conv1d.discriminator_halvings(128, 4) == 5
+    with pytest.raises(ValueError, match="model.discriminator_length must halve the series length 128.*got 48"):
+        conv1d.discriminator_halvings(128, 48)
 
 
 def test_a_period_condition_must_be_one_of_the_conditions(zoo_config):

@@ -34,6 +34,7 @@ class ModelConfig:
     conditions: list[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
     conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive, timeseries)
     period_condition: str = ""  # timeseries: the condition that is the period in steps; both networks see its phase
+    discriminator_length: int = 0  # timeseries: the length D halves the series down to (0: G's first length)
     generator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     channels: int = (
@@ -165,6 +166,7 @@ RANGES = {
     **dict.fromkeys(
         [
             "model.minibatch_discrimination",
+            "model.discriminator_length",
             "train.g_learning_rate",
             "train.d_learning_rate",
             "train.gradient_penalty",

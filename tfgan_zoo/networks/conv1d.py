@@ -82,6 +82,21 @@ def _with_phase(h, conditions, span, phase):
     return keras.layers.Concatenate()([h, PhaseChannels(h.shape[1], span, *phase)(conditions)])
 
 
+def discriminator_halvings(length, final_length=0):
+    """How many stride-2 convolutions D makes on series of `length` steps to reach `final_length` steps; 0 means G's
+    first length (`start_length`). Each doubles the receptive field: halving 128 steps to 16 sees 22 steps, to 4
+    sees 94, whose last features then compare two cycles of any period up to 47 steps."""
+    if not final_length:
+        return start_length(length)[1]
+    halvings = math.log2(length / final_length) if length % final_length == 0 else 0.5
+    if halvings < 1 or not halvings.is_integer():
+        raise ValueError(
+            f"model.discriminator_length must halve the series length {length} one or more times, e.g. "
+            f"{length // 2}, {length // 4} or {length // 32 or 1}; got {final_length}."
+        )
+    return int(halvings)
+
+
 def _upsample(h, channels, kind):
     if kind == "transposed":
         return keras.layers.Conv1DTranspose(channels, 4, strides=2, padding="same", use_bias=False)(h)
@@ -135,12 +150,14 @@ def discriminator(
     dropout=0.0,
     sync_batch_norm=False,
     phase=None,
+    final_length=0,
     name="discriminator",
 ):
     """series (+ label, + conditions) -> one logit per series (and class logits with `acgan`); with `phase` (as
-    the generator's), the first layer also reads the period's `PhaseChannels`."""
+    the generator's), the first layer also reads the period's `PhaseChannels`. D halves the series down to
+    `final_length` steps (`discriminator_halvings`)."""
     dcgan.check_options(conditioning)
-    _, steps = start_length(series_shape[0])
+    steps = discriminator_halvings(series_shape[0], final_length)
     inputs, label, conditions, h = dcgan.conditioned_images(
         keras.Input(tuple(series_shape), name="samples"), num_classes, conditioning, num_conditions
     )
@@ -185,6 +202,7 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             m.conditioning,
             **dcgan.discriminator_options(m, sync_batch_norm),
             phase=phase,
+            final_length=m.discriminator_length,
         ),
     )
 
@@ -196,6 +214,7 @@ FAMILY = Family(
     options=(
         "conditions",
         "period_condition",
+        "discriminator_length",
         "channels",
         "conditioning",
         "upsampling",
