@@ -160,16 +160,14 @@ def format_table(report):
 
 def per_class_table(per_class, rows=("generator", "real_floor")):
     """The figures of `metrics.per_class` as a text table: for each class, its figures in each of `rows`."""
-    title = "Per class (TSTR and TRTS as the class's recall), next to the real floor"
-    return _table(
-        title,
-        {
-            f"{name}: {row}": per_class[row][name]
-            for name in dict.fromkeys(name for row in rows if row in per_class for name in per_class[row])
-            for row in rows
-            if name in per_class.get(row, {})
-        },
-    )
+    classes = dict.fromkeys(name for row in rows for name in per_class.get(row, {}))
+    figures = {
+        f"{name}: {row}": values
+        for name in classes
+        for row in rows
+        if (values := per_class.get(row, {}).get(name)) is not None
+    }
+    return _table("Per class (TSTR and TRTS as the class's recall), next to the real floor", figures)
 
 
 def truncation_table(truncation):

@@ -75,7 +75,7 @@ def reference_rows(source, n, seed=0):
         rows["blur_3x3"] = (box_blur(x), y, conditions, "those examples under a 3x3 box blur")
     if source.y is not None:
         one = np.flatnonzero(source.y == 0)[:n]
-        name = source.metadata.get("class_names", ("0",))[0]
+        name = (source.metadata.get("class_names") or ["0"])[0]
         rows["single_class"] = (
             source.x[one],
             source.y[one],
@@ -292,7 +292,7 @@ def report_path(folder):
 
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0, truncation=None):
     """Evaluates the model at `path` on its config's data; writes `evaluation.json` (at `report_path`) and the card's
-    `metrics`. `truncation`: psi values at which the report (and the card's `metrics.truncation`) also gives the
+    `metrics` (`per_class` too, where the report has it). `truncation`: psi values at which the report (and the card's `metrics.truncation`) also gives the
     generator's figures (`truncation_sweep`).
 
     The real data are the config's source, whole: `data.num_examples`, which limits training, does not

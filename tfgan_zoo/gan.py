@@ -270,8 +270,8 @@ class GAN(sampling.Sampler, keras.Model):
             inputs.append(
                 tf.stack(
                     [
-                        (tf.cast(conditions[name], tf.float32) - low) * (2 / (high - low)) - 1
-                        for name, (low, high) in self.conditions.items()
+                        sampling.scaled_condition(tf.cast(conditions[name], tf.float32), value_range)
+                        for name, value_range in self.conditions.items()
                     ],
                     axis=1,
                 )

@@ -64,23 +64,12 @@ def curves_png(curves, rows=None, real=None, row_titles=None):
     """PNG bytes of time series `[N, T, 1]` in [-1, 1], one per panel, `rows` rows (default: square). With `real`
     (as many series), each panel also shows its real counterpart in gray above the generated series."""
     curves = np.asarray(curves)[..., 0]
-    rows = rows or math.ceil(math.sqrt(len(curves)))
-    cols = math.ceil(len(curves) / rows)
-    figure, panels = plt.subplots(
-        rows, cols, figsize=(1.8 * cols, 1.1 * rows * (1 + (real is not None))), squeeze=False, sharex=True, sharey=True
+    figure, panels = _curve_panels(
+        curves, rows or math.ceil(math.sqrt(len(curves))), 1.8, 1.1 * (1 + (real is not None)), row_titles
     )
-    for i, axes in enumerate(panels.flat):
-        axes.set_xticks([])
-        axes.set_yticks([])
-        if i >= len(curves):
-            axes.axis("off")
-            continue
-        axes.plot(curves[i], color="tab:blue", linewidth=0.8)
-        if real is not None:
-            axes.plot(np.asarray(real)[i, :, 0] + 2.2, color="tab:gray", linewidth=0.8)
-    for axes, title in zip(panels[:, 0], row_titles or ()):
-        axes.set_ylabel(title, fontsize=7)
     if real is not None:
+        for axes, series in zip(panels, np.asarray(real)[..., 0]):
+            axes.plot(series + 2.2, color="tab:gray", linewidth=0.8)
         figure.suptitle("gray: real, blue: generated with the same class, amplitude and period", fontsize=9)
     return _figure_png(figure)
 
@@ -90,19 +79,31 @@ def periods_png(curves, asked, measured, rows, row_titles=()):
     with dotted lines one asked period apart through its deepest point, so a curve that keeps the period it was
     asked for has a dip on every line, and titled with the asked and the `measured` period."""
     curves = np.asarray(curves)[..., 0]
-    cols = math.ceil(len(curves) / rows)
-    figure, panels = plt.subplots(rows, cols, figsize=(2.4 * cols, 1.3 * rows), squeeze=False, sharex=True, sharey=True)
-    for axes, curve, period, found in zip(panels.flat, curves, asked, measured):
-        axes.set_xticks([])
-        axes.set_yticks([])
-        axes.plot(curve, color="tab:blue", linewidth=0.8)
+    figure, panels = _curve_panels(curves, rows, 2.4, 1.3, row_titles)
+    for axes, curve, period, found in zip(panels, curves, asked, measured):
         for line in np.arange(np.argmin(curve) % period, len(curve), period):
             axes.axvline(line, color="tab:gray", linestyle=":", linewidth=0.8)
         axes.set_title(f"asked {period:.0f}, measured {found:.1f}", fontsize=7)
-    for axes, title in zip(panels[:, 0], row_titles):
-        axes.set_ylabel(title, fontsize=7)
     figure.tight_layout()
     return _figure_png(figure)
+
+
+def _curve_panels(curves, rows, width, height, row_titles=()):
+    """A figure of `rows` rows of `width` x `height` inch panels, each plotting one of `curves` `[N, T]` in blue (the
+    panels left over are blank), rows named by `row_titles`; returns it and its panels in order, one per curve."""
+    cols = math.ceil(len(curves) / rows)
+    figure, panels = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, sharex=True, sharey=True
+    )
+    for axes in panels.flat[len(curves) :]:
+        axes.axis("off")
+    for axes, curve in zip(panels.flat, curves):
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.plot(curve, color="tab:blue", linewidth=0.8)
+    for axes, title in zip(panels[:, 0], row_titles or ()):
+        axes.set_ylabel(title, fontsize=7)
+    return figure, list(panels.flat)[: len(curves)]
 
 
 def scatter_png(samples, real=None, centers=None, title=None):

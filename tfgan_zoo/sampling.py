@@ -37,6 +37,19 @@ def check_truncation(truncation, distribution):
         raise ValueError(f"This generator's {SPHERICAL_TRUNCATION}.")
 
 
+def scaled_condition(values, value_range):
+    """A continuous condition's `values` brought from its trained `value_range` (min, max) to [-1, 1], as the
+    networks read it."""
+    low, high = value_range
+    return (values - low) * (2 / (high - low)) - 1
+
+
+def unscaled_condition(scaled, value_range):
+    """The inverse of `scaled_condition`: values in the trained range from the networks' [-1, 1]."""
+    low, high = value_range
+    return low + (scaled + 1) * ((high - low) / 2)
+
+
 def condition_values(ranges, given, n, seed):
     """The continuous conditions of a generator trained on `ranges` (name -> (min, max)) as float32 `[n]` arrays:
     the values `given` (name -> one value or `n`), and uniform draws over the trained range, keyed by `seed`,

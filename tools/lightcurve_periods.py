@@ -7,15 +7,16 @@ lines one asked period apart through the curve's deepest point and names the per
 (`tfgan_zoo.metrics.lightcurves.measure`) finds in it.
 """
 
-import os
+import pathlib
 
 import numpy as np
 from absl import app, flags
 
 from tfgan_zoo import plots, zoo
+from tfgan_zoo.data import lightcurves as data
 from tfgan_zoo.metrics import lightcurves
 
-flags.DEFINE_string("model", "cgan_lightcurves", "A light-curve entry (name or folder), workdir or .keras file.")
+flags.DEFINE_string("model", "cgan_lightcurves", "A light-curves entry (name or folder), workdir or .keras file.")
 flags.DEFINE_list("periods", ["18", "26", "34", "42"], "Asked periods, in steps.")
 flags.DEFINE_float("amplitude", 0.5, "Asked amplitude.")
 flags.DEFINE_integer("seed", 0, "Seed of the latents.")
@@ -26,7 +27,6 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     model = zoo.load_pretrained(FLAGS.model)
-    names = model.card.get("class_names") if hasattr(model, "card") else None
     periods = np.array([float(p) for p in FLAGS.periods])
     labels = np.repeat(np.arange(model.num_classes), len(periods))
     asked = np.tile(periods, model.num_classes)
@@ -34,11 +34,10 @@ def main(argv):
         len(labels), seed=FLAGS.seed, labels=labels, conditions={"amplitude": FLAGS.amplitude, "period": asked}
     )
     _, measured = lightcurves.measure(curves, model.conditions["period"])
-    titles = names or [f"class {c}" for c in range(model.num_classes)]
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    with open(FLAGS.output, "wb") as f:
-        f.write(plots.periods_png(curves, asked, measured, model.num_classes, titles))
-    print(f"Wrote {FLAGS.output}")
+    output = pathlib.Path(FLAGS.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(plots.periods_png(curves, asked, measured, model.num_classes, data.CLASS_NAMES))
+    print(f"Wrote {output}")
 
 
 if __name__ == "__main__":

@@ -59,11 +59,3 @@ def relative_errors(curves, amplitude, period, period_range):
         "amplitude_error": np.abs(measured_amplitude - amplitude) / amplitude,
         "period_error": np.abs(measured_period - period) / period,
     }
-
-
-def parameter_errors(curves, amplitude, period, period_range):
-    """Mean relative errors of the measured amplitude and period of `curves` against the requested values."""
-    return {
-        name: float(np.mean(errors))
-        for name, errors in relative_errors(curves, amplitude, period, period_range).items()
-    }

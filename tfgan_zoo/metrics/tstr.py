@@ -46,7 +46,7 @@ def classifier_accuracy(train_images, train_labels, test_images, test_labels, nu
 
 def class_recalls(predicted, labels, num_classes):
     """`[num_classes]`: the share of the examples of each class predicted as that class (NaN for a class absent
-    from `labels`): TSTR per class, where an average over classes hides the one the generator fails."""
+    from `labels`): TSTR or TRTS per class, where an average over classes hides the class a generator fails."""
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     return np.array(
         [np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan for c in range(num_classes)]

@@ -5,12 +5,11 @@ nor D's input); ReLU in G, LeakyReLU(0.2) in D; tanh output, for series in [-1, 
 of 16..31 steps and doubles it up to the full length; D halves it back. Labels and continuous conditions
 (e.g. a light curve's amplitude and period) reach both networks through the DCGAN family's conditioning hooks.
 
-A condition that is the series' period (`model.period_condition`) also reaches both networks as its phase:
-`PhaseChannels` at every step. As a constant channel alone, a period is checked only by a D whose receptive
-field spans a cycle; D's spans 22 steps, so a light curve with two eclipses half a period apart is judged
-eclipse by eclipse, and an eclipsing binary of period 40 with eclipses of equal depth (period 20) passes. With
-the phase at each step, whether the deep eclipses keep one phase is a sum over the steps, which D's last layer
-makes, and G has the cycle it should follow at every length.
+A condition that is the series' period (`model.period_condition`) also reaches both networks as its phase
+(`PhaseChannels`) at every step, G at every length it builds. D halves the series down to G's first length, or
+to `model.discriminator_length`: halving 128 steps to 16, its last features read 22 steps, so D judged an
+eclipsing binary eclipse by eclipse, and binaries of long period came out with eclipses of equal depth, at half
+the period asked. Halved to 4 steps, its last features read 94 steps: two cycles of any period up to 47.
 """
 
 import functools
@@ -19,6 +18,8 @@ import math
 import keras
 from keras import ops
 
+from tfgan_zoo import sampling
+from tfgan_zoo.config import ConfigError
 from tfgan_zoo.networks import dcgan, layers
 from tfgan_zoo.networks.family import Family
 
@@ -55,8 +56,7 @@ class PhaseChannels(keras.layers.Layer):
         self.length, self.span, self.index, self.period_range = length, span, index, tuple(period_range)
 
     def call(self, conditions):
-        low, high = self.period_range
-        period = low + (conditions[:, self.index] + 1) * ((high - low) / 2)
+        period = sampling.unscaled_condition(conditions[:, self.index], self.period_range)
         steps = ops.arange(self.length, dtype="float32") * (self.span / self.length)
         harmonics = ops.arange(1, PHASE_HARMONICS + 1, dtype="float32")
         angles = (2 * math.pi) * steps[None, :, None] * harmonics / period[:, None, None]
@@ -88,13 +88,13 @@ def discriminator_halvings(length, final_length=0):
     sees 94, whose last features then compare two cycles of any period up to 47 steps."""
     if not final_length:
         return start_length(length)[1]
-    halvings = math.log2(length / final_length) if length % final_length == 0 else 0.5
-    if halvings < 1 or not halvings.is_integer():
-        raise ValueError(
+    ratio = length // final_length
+    if length % final_length or ratio < 2 or ratio & (ratio - 1):
+        raise ConfigError(
             f"model.discriminator_length must halve the series length {length} one or more times, e.g. "
-            f"{length // 2}, {length // 4} or {length // 32 or 1}; got {final_length}."
+            f"{length // 2}, {length // 4} or {length // 8}; got {final_length}."
         )
-    return int(halvings)
+    return ratio.bit_length() - 1
 
 
 def _upsample(h, channels, kind):
