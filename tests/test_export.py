@@ -77,6 +77,13 @@ def test_a_conditional_export_meets_the_contract(conditional, check_entry):
     assert card["keras_file_version"] == 1
 
 
+def test_the_saved_model_holds_each_weight_of_the_generator_once(conditional):
+    gan, _, entry = conditional
+    saved = tf.train.load_checkpoint(str(entry / "1" / "variables" / "variables")).get_variable_to_shape_map()
+    saved.pop("_CHECKPOINTABLE_OBJECT_GRAPH")
+    assert sorted(map(tuple, saved.values())) == sorted(tuple(v.shape) for v in gan.inference_generator.weights)
+
+
 def test_saved_model_cli_runs_the_images_signature(conditional, tmp_path):
     _, _, entry = conditional
     z = np.random.default_rng(0).standard_normal((3, 16)).round(3).tolist()

@@ -89,8 +89,9 @@ def export_archive(gan, conditions=(), padding=None, value_range=None):
 
     # ExportArchive saves the variables the signatures capture, which TF Serving's session-based loader
     # needs: a plain tf.Module holding the Keras model reloads in TF2 but fails in `saved_model_cli run`.
+    # The generator is not `track`ed: its Keras variables would then be saved a second time beside the captured
+    # TensorFlow variables, doubling the SavedModel's variables.
     archive = keras.export.ExportArchive()
-    archive.track(generator)
     serving = archive.add_endpoint(
         "serving_default", lambda *tensors: {"samples": samples(*tensors)}, list(specs.values())
     )
