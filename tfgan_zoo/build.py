@@ -81,13 +81,6 @@ def build_gan(config, sample_shape, num_classes=0, condition_ranges=None):
             ) from None
     num_classes = num_classes if config.model.conditional else 0
     family = networks.family(config.model, data.sample_kind(sample_shape))
-    period = config.model.period_condition
-    if period and period not in config.model.conditions:
-        raise config_lib.ConfigError(
-            f"model.period_condition names {period}, which is not one of model.conditions "
-            f"({', '.join(config.model.conditions) or 'none'}): add it to model.conditions or leave "
-            "model.period_condition empty."
-        )
     conditions = {name: condition_ranges[name] for name in config.model.conditions}
     keras.utils.set_random_seed(config.train.seed)  # weight initialisation: the same seed, the same run
     _, precision = runtime.resolve(config.runtime)  # `resolve`d configs keep theirs

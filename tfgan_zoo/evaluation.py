@@ -130,8 +130,7 @@ def evaluate(
     rows = {"generator": (*drawn, conditions, "the generator's samples")}
     if references:
         rows.update(reference_rows(train, n, seed))
-    results, timings = {}, {}
-    per_class = {}
+    results, per_class, timings = {}, {}, {}
     for name, (x, y, row_conditions, _) in rows.items():
         row_start = time.time()
         results[name] = measure(x, y, row_conditions)
@@ -292,8 +291,8 @@ def report_path(folder):
 
 def evaluate_model(path, *, evaluator=None, num_samples=None, seed=0, truncation=None):
     """Evaluates the model at `path` on its config's data; writes `evaluation.json` (at `report_path`) and the card's
-    `metrics` (`per_class` too, where the report has it). `truncation`: psi values at which the report (and the card's `metrics.truncation`) also gives the
-    generator's figures (`truncation_sweep`).
+    `metrics` (`per_class` too, where the report has it). `truncation`: psi values at which the report (and the
+    card's `metrics.truncation`) also gives the generator's figures (`truncation_sweep`).
 
     The real data are the config's source, whole: `data.num_examples`, which limits training, does not
     shrink the test split or the reference subsets.

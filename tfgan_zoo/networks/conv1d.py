@@ -189,6 +189,11 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
     """The timeseries family's networks for `model_config`, on the continuous `conditions` (name -> trained range)
     too, the phase of `model.period_condition` among them."""
     m, conditions = model_config, dict(conditions or {})
+    if m.period_condition and m.period_condition not in conditions:
+        raise ConfigError(
+            f"model.period_condition names {m.period_condition}, which is not one of model.conditions "
+            f"({', '.join(conditions) or 'none'}): add it to model.conditions or leave model.period_condition empty."
+        )
     phase = (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
     return (
         generator(
