@@ -39,6 +39,31 @@ def test_penalties_are_reported_and_positive(penalty, mlp_gan):
     assert history[penalty][-1] > 0
 
 
+def test_a_lazy_penalty_is_computed_every_nth_update_at_n_times_its_weight(mlp_gan):
+    # SGD has no state, so one update depends only on the weights, the step (for the randomness) and the loss.
+    def make(**penalties):
+        return mlp_gan(
+            loss="wasserstein",
+            d_optimizer=keras.optimizers.SGD(0.1),
+            g_optimizer=keras.optimizers.SGD(0.1),
+            **penalties,
+        )
+
+    def train_one_step(gan):
+        gan.fit(stream(points(), 32), steps_per_epoch=1, epochs=1, verbose=0)
+        return [w.numpy() for w in gan.discriminator.weights]
+
+    lazy, weighted, unpenalized = make(gradient_penalty=1.0, penalty_interval=2), make(gradient_penalty=2.0), make()
+    for a, b in zip(train_one_step(lazy), train_one_step(weighted)):  # update 0 is penalized, twice as much
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    for network in ["generator", "discriminator", "ema_generator"]:
+        if getattr(lazy, network) is not None:
+            getattr(unpenalized, network).set_weights(getattr(lazy, network).get_weights())
+    unpenalized.step.assign(1)
+    for a, b in zip(train_one_step(lazy), train_one_step(unpenalized)):  # update 1 is not
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_k_discriminator_steps_per_generator_step_each_on_a_fresh_slice():
     seen = []
 

@@ -156,6 +156,7 @@ def compile_gan(gan, config):
         gradient_penalty=t.gradient_penalty,
         r1=t.r1,
         drift=t.drift,
+        penalty_interval=t.penalty_interval,
         d_steps=t.d_steps,
         label_smoothing=t.label_smoothing,
         label_noise=t.label_noise,

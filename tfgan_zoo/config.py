@@ -66,6 +66,8 @@ class TrainConfig:
     gradient_penalty: float = 0.0
     r1: float = 0.0
     drift: float = 0.0
+    # The gradient penalty and R1 on every N-th discriminator update, weighted N times (lazy regularization).
+    penalty_interval: int = 1
     label_smoothing: float = 0.0
     label_noise: float = 0.0
     label_flip: float = 0.0
@@ -153,6 +155,7 @@ RANGES = {
             "train.steps",
             "train.steps_per_epoch",
             "train.d_steps",
+            "train.penalty_interval",
             "train.stable_images",
             "train.transition_images",
             "train.ada_kimg",

@@ -159,6 +159,7 @@ class GAN(sampling.Sampler, keras.Model):
         gradient_penalty=0.0,
         r1=0.0,
         drift=0.0,
+        penalty_interval=1,
         d_steps=1,
         label_smoothing=0.0,
         label_noise=0.0,
@@ -178,6 +179,9 @@ class GAN(sampling.Sampler, keras.Model):
             gradient_penalty: weight of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
             r1: weight gamma of the R1 penalty on real data (Mescheder et al. 2018).
             drift: weight of the drift penalty (1e-3 in Karras et al. 2018).
+            penalty_interval: the gradient penalty and R1 are computed on every `penalty_interval`-th discriminator
+                update only, weighted `penalty_interval` times (lazy regularization, Karras et al. 2020): their
+                double backward pass is most of a penalized step's cost.
             d_steps: discriminator updates per generator update (5 in WGAN), each on its own slice
                 of `batch_size` real examples: batches fed to `fit` hold `d_steps * batch_size`.
             label_smoothing: real targets become `1 - label_smoothing` (one-sided, Salimans et al. 2016).
@@ -198,6 +202,7 @@ class GAN(sampling.Sampler, keras.Model):
             "gradient_penalty": gradient_penalty,
             "r1": r1,
             "drift": drift,
+            "penalty_interval": penalty_interval,
             "d_steps": d_steps,
             "label_smoothing": label_smoothing,
             "label_noise": label_noise,
@@ -218,9 +223,12 @@ class GAN(sampling.Sampler, keras.Model):
             )
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
+        if penalty_interval < 1:
+            raise ValueError(f"penalty_interval must be >= 1, got {penalty_interval}.")
         self.gradient_penalty_weight = float(gradient_penalty)
         self.r1_weight = float(r1)
         self.drift_weight = float(drift)
+        self.penalty_interval = int(penalty_interval)
         self.d_steps = int(d_steps)
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
@@ -373,16 +381,20 @@ class GAN(sampling.Sampler, keras.Model):
             else:
                 per_example = self.gan_loss.discriminator(real_logits, fake_logits)
             terms = {}  # weighted additions to D's loss, each also reported as a metric
+            penalized = self._penalized(d_step)
             if self.gradient_penalty_weight:
                 alpha = distribute.replica_rows(
                     lambda n, s: tf.random.stateless_uniform([n], s), batch, self._seed(_ALPHA, d_step)
                 )
                 terms["gradient_penalty"] = (
-                    self.gradient_penalty_weight,
-                    losses.gradient_penalty(critic, real_in, fake_in, alpha),
+                    self.gradient_penalty_weight * self.penalty_interval,
+                    self._lazily(penalized, lambda: losses.gradient_penalty(critic, real_in, fake_in, alpha), batch),
                 )
             if self.r1_weight:
-                terms["r1"] = (self.r1_weight, losses.r1_penalty(critic, real_in))
+                terms["r1"] = (
+                    self.r1_weight * self.penalty_interval,
+                    self._lazily(penalized, lambda: losses.r1_penalty(critic, real_in), batch),
+                )
             if self.drift_weight:
                 terms["drift"] = (self.drift_weight, losses.drift_penalty(real_logits))
             if real_classes is not None:
@@ -408,6 +420,18 @@ class GAN(sampling.Sampler, keras.Model):
         if self.augment_probability is not None:  # ADA's overfitting heuristic, on the augmented real examples
             logs["ada_r_t"] = _global_mean(tf.sign(real_logits - self.gan_loss.boundary))
         return logs, skipped
+
+    def _penalized(self, d_step):
+        """Whether discriminator update `d_step` of this train step computes the gradient penalty and R1."""
+        if self.penalty_interval == 1:
+            return tf.constant(True)
+        return tf.equal((self.step * self.d_steps + d_step) % self.penalty_interval, 0)
+
+    def _lazily(self, penalized, penalty, batch):
+        # tf.cond skips the penalty's double backward pass on the updates without it.
+        if self.penalty_interval == 1:
+            return penalty()
+        return tf.cond(penalized, penalty, lambda: tf.zeros([batch]))
 
     def _generator_step(self, batch, labels, conditions):
         z = distribute.replica_rows(self.latent, batch, self._seed(_GENERATOR_LATENT))
@@ -463,6 +487,7 @@ class GAN(sampling.Sampler, keras.Model):
             logs, d_skipped = self._discriminator_step(real_i, labels_i, conditions_i, i)
             skips += d_skipped
             r_t += logs.get("ada_r_t", 0.0) / self.d_steps
+        penalized = tf.cast(self._penalized(i), tf.float32)  # by the last discriminator update, which logs reports
         g_logs, g_skipped = self._generator_step(real_i.shape[0], labels_i, conditions_i)
         logs.update(g_logs)
         if "loss_scale_skips" in self.trackers:
@@ -477,8 +502,14 @@ class GAN(sampling.Sampler, keras.Model):
                 augment_lib.ada_probability(self.augment_probability, r_t, self.ada_target, images, self.ada_kimg)
             )
         self.step.assign_add(1)
-        # A skipped update has no gradient norm, so it is left out of the norm's average.
-        weights = {"d_grad_norm": 1.0 - d_skipped, "g_grad_norm": 1.0 - g_skipped}
+        # A skipped update has no gradient norm, so it is left out of the norm's average; a lazy penalty is
+        # averaged over the updates that computed it.
+        weights = {
+            "d_grad_norm": 1.0 - d_skipped,
+            "g_grad_norm": 1.0 - g_skipped,
+            "gradient_penalty": penalized,
+            "r1": penalized,
+        }
         for name, value in logs.items():
             self.trackers[name].update_state(value, sample_weight=weights.get(name))
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
