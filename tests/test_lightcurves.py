@@ -127,12 +127,40 @@ def test_a_discriminator_length_that_does_not_halve_the_series_is_refused():
 def test_phase_channels_read_the_period_where_the_gan_puts_it(zoo_config):
     # model.conditions sets the order of the networks' condition input, whatever the data's order; the phase
     # must come from the period as GAN scales it.
-    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[period, amplitude]"])
+    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[period, amplitude]", "model.period_inputs=[phase]"])
     gan = build.build_gan(cfg, (128, 1), 3, RANGES)
     phase = [layer for layer in gan.generator.layers if isinstance(layer, conv1d.PhaseChannels)][-1]
     inputs = gan._generator_inputs(np.zeros((1, gan.latent_dim)), [2], period=[32.0], amplitude=[0.5])
     channels = np.asarray(phase(inputs[-1]))  # 128 points over 128 steps
     np.testing.assert_allclose(channels[0, 8, :2], [1.0, 0.0], atol=1e-5)  # a quarter of 32 steps: sin 1, sin(pi) 0
+
+
+def test_the_half_period_view_brings_the_other_eclipse_to_every_step():
+    # An eclipsing binary of period 30 steps, its primary eclipse at step 15 and the secondary (half as deep) at 30.
+    period, steps = 30.0, np.arange(128)
+    series = data.lightcurve_shapes(2, (steps - 15) / period).astype("float32")[None, :, None]
+    scaled = np.array([[(period - 16.0) / 32.0 * 2 - 1]], np.float32)  # the period scaled from RANGES' (16, 48)
+    x = tf.constant(series)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        view = conv1d.HalfPeriodView(0, RANGES["period"])(x, scaled)
+    # D's loss reaches G through the view: each step's view is a weighted mean of two steps of the series.
+    np.testing.assert_allclose(tape.gradient(view, x).numpy().sum(), 128, rtol=1e-6)
+    view = view.numpy()[0, :, 0]
+    assert series[0, 15, 0] == -1.0 and series[0, 30, 0] == 0.0  # primary: full depth; secondary: half
+    assert view[15] == 0.0 and view[30] == -1.0  # each eclipse's step reads the other one
+    assert view[120] == series[0, 105, 0]  # past the end, half a period back instead
+    np.testing.assert_allclose(view[:98], series[0, 15:113, 0], atol=1e-6)
+
+
+def test_the_discriminator_reads_the_half_period_view_of_the_period_condition(zoo_config):
+    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[period, amplitude]"])
+    gan = build.build_gan(cfg, (128, 1), 3, RANGES)
+    (view,) = [layer for layer in gan.discriminator.layers if isinstance(layer, conv1d.HalfPeriodView)]
+    assert view.index == 0 and view.period_range == RANGES["period"]
+    assert not [layer for layer in gan.generator.layers if isinstance(layer, conv1d.PhaseChannels)]
+    with pytest.raises(config.ConfigError, match=r"model.period_inputs has halfperiod; it takes phase and half_period"):
+        build.build_gan(zoo_config("cgan_lightcurves", ["model.period_inputs=[halfperiod]"]), (128, 1), 3, RANGES)
 
 
 def test_a_period_condition_must_be_one_of_the_conditions(zoo_config):

@@ -5,11 +5,13 @@ nor D's input); ReLU in G, LeakyReLU(0.2) in D; tanh output, for series in [-1, 
 of 16..31 steps and doubles it up to the full length; D halves it back. Labels and continuous conditions
 (e.g. a light curve's amplitude and period) reach both networks through the DCGAN family's conditioning hooks.
 
-A condition that is the series' period (`model.period_condition`) also reaches both networks as its phase
-(`PhaseChannels`) at every step, G at every length it builds. D halves the series down to G's first length, or
-to `model.discriminator_length`: halving 128 steps to 16, its last features read 22 steps, so D judged an
-eclipsing binary eclipse by eclipse, and binaries of long period came out with eclipses of equal depth, at half
-the period asked. Halved to 4 steps, its last features read 94 steps: two cycles of any period up to 47.
+A condition that is the series' period (`model.period_condition`) can also reach both networks as its phase
+(`PhaseChannels`) at every step, G at every length it builds, and D as the series half a period away
+(`HalfPeriodView`), `model.period_inputs` says which. D halves the series down to G's first length, or to
+`model.discriminator_length`: halving 128 steps to 16, its last features read 22 steps, so D judged an eclipsing
+binary eclipse by eclipse, and binaries of long period came out with eclipses of equal depth, at half the period
+asked. Halved to 4 steps, its last features read 94 steps: two cycles of any period up to 47. The half-period
+view brings the other eclipse to every step instead, where D's first layer compares the two depths.
 """
 
 import functools
@@ -23,6 +25,7 @@ from tfgan_zoo.config import ConfigError
 from tfgan_zoo.networks import dcgan, layers
 from tfgan_zoo.networks.family import Family
 
+PERIOD_INPUTS = ("phase", "half_period")
 PHASE_HARMONICS = 2  # sin and cos of 2*pi*k*t/P for k = 1, 2: the phase, and the half cycle an eclipse pair spans
 
 UPSAMPLINGS = ("transposed", "nearest")
@@ -73,6 +76,38 @@ class PhaseChannels(keras.layers.Layer):
             "index": self.index,
             "period_range": list(self.period_range),
         }
+
+
+@keras.saving.register_keras_serializable(package="tfgan_zoo")
+class HalfPeriodView(keras.layers.Layer):
+    """Series `[N, L, C]` and conditions `[N, C']` (scaled, as `PhaseChannels` reads them) -> the series half the
+    period P away from every step, `[N, L, C]`: x(t + P/2), or x(t - P/2) where t + P/2 passes the end (the same
+    value for a periodic series), interpolated linearly between steps. In float32, as `PhaseChannels`."""
+
+    def __init__(self, index, period_range, **kwargs):
+        super().__init__(**{**kwargs, "dtype": "float32"})
+        self.index, self.period_range = index, tuple(period_range)
+
+    def call(self, series, conditions):
+        length = series.shape[1]
+        half = sampling.unscaled_condition(conditions[:, self.index], self.period_range)[:, None] / 2
+        steps = ops.arange(length, dtype="float32")[None, :]
+        position = ops.clip(ops.where(steps + half <= length - 1, steps + half, steps - half), 0, length - 1)
+        below = ops.floor(position)
+        weight = (position - below)[:, :, None]
+        below = ops.cast(below, "int32")
+        above = ops.minimum(below + 1, length - 1)
+
+        def at(indices):
+            return ops.take_along_axis(series, ops.repeat(indices[:, :, None], series.shape[-1], axis=-1), axis=1)
+
+        return (1 - weight) * at(below) + weight * at(above)
+
+    def compute_output_shape(self, series_shape, conditions_shape):
+        return series_shape
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index, "period_range": list(self.period_range)}
 
 
 def _with_phase(h, conditions, span, phase):
@@ -150,18 +185,22 @@ def discriminator(
     dropout=0.0,
     sync_batch_norm=False,
     phase=None,
+    half_period=None,
     final_length=0,
     name="discriminator",
 ):
     """series (+ label, + conditions) -> one logit per series (and class logits with `acgan`); with `phase` (as
-    the generator's), the first layer also reads the period's `PhaseChannels`. D halves the series down to
-    `final_length` steps (`discriminator_halvings`)."""
+    the generator's), the first layer also reads the period's `PhaseChannels`, and with `half_period` (the same
+    pair) the series' `HalfPeriodView`. D halves the series down to `final_length` steps
+    (`discriminator_halvings`)."""
     dcgan.check_options(conditioning)
     steps = discriminator_halvings(series_shape[0], final_length)
     inputs, label, conditions, h = dcgan.conditioned_images(
         keras.Input(tuple(series_shape), name="samples"), num_classes, conditioning, num_conditions
     )
     h = _with_phase(h, conditions, series_shape[0], phase)
+    if half_period is not None:
+        h = keras.layers.Concatenate()([h, HalfPeriodView(*half_period)(inputs[0], conditions)])
     h = dcgan.downsample(
         h,
         steps,
@@ -187,14 +226,23 @@ def discriminator(
 
 def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_norm=False):
     """The timeseries family's networks for `model_config`, on the continuous `conditions` (name -> trained range)
-    too, the phase of `model.period_condition` among them."""
+    too, `model.period_condition` among them, read as `model.period_inputs` say."""
     m, conditions = model_config, dict(conditions or {})
     if m.period_condition and m.period_condition not in conditions:
         raise ConfigError(
             f"model.period_condition names {m.period_condition}, which is not one of model.conditions "
             f"({', '.join(conditions) or 'none'}): add it to model.conditions or leave model.period_condition empty."
         )
-    phase = (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
+    unknown = [name for name in m.period_inputs if name not in PERIOD_INPUTS]
+    if unknown:
+        raise ConfigError(
+            f"model.period_inputs has {', '.join(unknown)}; it takes {' and '.join(PERIOD_INPUTS)}, e.g. "
+            f"--set model.period_inputs=[{','.join(PERIOD_INPUTS)}]."
+        )
+    period = (
+        (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
+    )
+    phase = period if "phase" in m.period_inputs else None
     return (
         generator(
             m.latent_dim, sample_shape, m.channels, num_classes, len(conditions), m.upsampling, sync_batch_norm, phase
@@ -207,6 +255,7 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             m.conditioning,
             **dcgan.discriminator_options(m, sync_batch_norm),
             phase=phase,
+            half_period=period if "half_period" in m.period_inputs else None,
             final_length=m.discriminator_length,
         ),
     )
@@ -219,6 +268,7 @@ FAMILY = Family(
     options=(
         "conditions",
         "period_condition",
+        "period_inputs",
         "discriminator_length",
         "channels",
         "conditioning",
