@@ -159,8 +159,31 @@ def test_the_discriminator_reads_the_half_period_view_of_the_period_condition(zo
     (view,) = [layer for layer in gan.discriminator.layers if isinstance(layer, conv1d.HalfPeriodView)]
     assert view.index == 0 and view.period_range == RANGES["period"]
     assert not [layer for layer in gan.generator.layers if isinstance(layer, conv1d.PhaseChannels)]
-    with pytest.raises(config.ConfigError, match=r"model.period_inputs has halfperiod; it takes phase and half_period"):
+    with pytest.raises(config.ConfigError, match=r"model.period_inputs has halfperiod; it takes phase, latent_phase"):
         build.build_gan(zoo_config("cgan_lightcurves", ["model.period_inputs=[halfperiod]"]), (128, 1), 3, RANGES)
+
+
+def test_a_latent_phase_starts_at_the_angle_of_the_first_two_latents():
+    # Real curves start anywhere in their cycle: G's clock at the asked period starts at a random angle, that of
+    # (z_0, z_1), uniform over the circle for a normal z.
+    layer = conv1d.PhaseChannels(4, 128, 0, (16.0, 48.0))
+    z = np.array([[1.0, 0.0, 5.0], [0.0, 2.0, 5.0], [-3.0, 0.0, 5.0]], np.float32)
+    channels = np.asarray(layer(np.zeros((3, 1), np.float32), z))  # period 32 steps; 4 points 32 steps apart
+    for row, angle in enumerate([0.0, np.pi / 2, np.pi]):
+        angles = np.array([1.0, 2.0]) * (2 * np.pi * np.arange(4)[:, None] * 32 / 32 + angle)
+        np.testing.assert_allclose(channels[row], np.concatenate([np.sin(angles), np.cos(angles)], 1), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model.period_inputs=[phase,latent_phase]"], "both phase and latent_phase, two phases for G to read"),
+        (["model.period_inputs=[latent_phase]", "model.latent_dim=1"], "model.latent_dim is 1: set it to 2 or more"),
+    ],
+)
+def test_a_latent_phase_is_refused_where_it_cannot_work(zoo_config, overrides, message):
+    with pytest.raises(config.ConfigError, match=message):
+        build.build_gan(zoo_config("cgan_lightcurves", overrides), (128, 1), 3, RANGES)
 
 
 def test_a_period_condition_must_be_one_of_the_conditions(zoo_config):

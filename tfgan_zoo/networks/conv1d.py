@@ -25,7 +25,7 @@ from tfgan_zoo.config import ConfigError
 from tfgan_zoo.networks import dcgan, layers
 from tfgan_zoo.networks.family import Family
 
-PERIOD_INPUTS = ("phase", "half_period")
+PERIOD_INPUTS = ("phase", "latent_phase", "half_period")
 PHASE_HARMONICS = 2  # sin and cos of 2*pi*k*t/P for k = 1, 2: the phase, and the half cycle an eclipse pair spans
 
 UPSAMPLINGS = ("transposed", "nearest")
@@ -51,22 +51,26 @@ def start_length(length):
 class PhaseChannels(keras.layers.Layer):
     """Conditions `[N, C]` (scaled to [-1, 1], as `GAN` gives them) -> `[N, length, 2 * PHASE_HARMONICS]`: sin and
     cos of 2*pi*k*t/P at `length` points spread over `span` time steps, P being condition `index` brought back
-    to its trained range `period_range` (steps). Computed in float32 whatever the policy: in bfloat16 a phase
-    of 2*pi*k*t/P would be off by most of a radian at the end of the series."""
+    to its trained range `period_range` (steps). Given latents `z` too, the phase starts at the angle of
+    (z_0, z_1), uniform over the circle for a normal or spherical z: sin and cos of k * (2*pi*t/P + angle).
+    Computed in float32 whatever the policy: in bfloat16 a phase of 2*pi*k*t/P would be off by most of a radian
+    at the end of the series."""
 
     def __init__(self, length, span, index, period_range, **kwargs):
         super().__init__(**{**kwargs, "dtype": "float32"})
         self.length, self.span, self.index, self.period_range = length, span, index, tuple(period_range)
 
-    def call(self, conditions):
+    def call(self, conditions, z=None):
         period = sampling.unscaled_condition(conditions[:, self.index], self.period_range)
         steps = ops.arange(self.length, dtype="float32") * (self.span / self.length)
-        harmonics = ops.arange(1, PHASE_HARMONICS + 1, dtype="float32")
-        angles = (2 * math.pi) * steps[None, :, None] * harmonics / period[:, None, None]
+        cycles = (2 * math.pi) * steps[None, :, None] / period[:, None, None]
+        if z is not None:
+            cycles += ops.arctan2(z[:, 1], z[:, 0])[:, None, None]
+        angles = cycles * ops.arange(1, PHASE_HARMONICS + 1, dtype="float32")
         return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.length, 2 * PHASE_HARMONICS)
+    def compute_output_shape(self, conditions_shape, z_shape=None):
+        return (conditions_shape[0], self.length, 2 * PHASE_HARMONICS)
 
     def get_config(self):
         return {
@@ -110,11 +114,12 @@ class HalfPeriodView(keras.layers.Layer):
         return {**super().get_config(), "index": self.index, "period_range": list(self.period_range)}
 
 
-def _with_phase(h, conditions, span, phase):
-    """`h` `[N, L, C]` with the period's `PhaseChannels` appended when `phase` = (index, period_range) is given."""
+def _with_phase(h, conditions, span, phase, z=None):
+    """`h` `[N, L, C]` with the period's `PhaseChannels` (starting at the angle of `z` when given) appended when
+    `phase` = (index, period_range) is given."""
     if phase is None:
         return h
-    return keras.layers.Concatenate()([h, PhaseChannels(h.shape[1], span, *phase)(conditions)])
+    return keras.layers.Concatenate()([h, PhaseChannels(h.shape[1], span, *phase)(conditions, z)])
 
 
 def discriminator_halvings(length, final_length=0):
@@ -148,18 +153,24 @@ def generator(
     upsampling="transposed",
     sync_batch_norm=False,
     phase=None,
+    latent_phase=False,
     name="generator",
 ):
     """z (+ label, + conditions `[N, num_conditions]`) -> series of `series_shape` `(T, C)` in [-1, 1].
     `channels` is the width of the last hidden layer; each halving of the length doubles it. With `phase` =
     (index of the period among the conditions, its trained range), every upsampling and the output layer also
-    read the period's `PhaseChannels` at their length."""
+    read the period's `PhaseChannels` at their length, starting at the angle of (z_0, z_1) with `latent_phase`."""
     if upsampling not in UPSAMPLINGS:
         raise ValueError(f"Unknown upsampling {upsampling!r} for series; choose one of {', '.join(UPSAMPLINGS)}.")
     size, steps = start_length(series_shape[0])
-    inputs, h = dcgan.conditioned_latent(keras.Input((latent_dim,), name="z"), num_classes, num_conditions)
+    z = keras.Input((latent_dim,), name="z")
+    inputs, h = dcgan.conditioned_latent(z, num_classes, num_conditions)
     with_phase = functools.partial(
-        _with_phase, conditions=inputs[-1] if phase else None, span=series_shape[0], phase=phase
+        _with_phase,
+        conditions=inputs[-1] if phase else None,
+        span=series_shape[0],
+        phase=phase,
+        z=z if latent_phase else None,
     )
     width = channels * 2**steps
     h = keras.layers.Dense(size * width, use_bias=False)(h)
@@ -236,8 +247,18 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
     unknown = [name for name in m.period_inputs if name not in PERIOD_INPUTS]
     if unknown:
         raise ConfigError(
-            f"model.period_inputs has {', '.join(unknown)}; it takes {' and '.join(PERIOD_INPUTS)}, e.g. "
-            f"--set model.period_inputs=[{','.join(PERIOD_INPUTS)}]."
+            f"model.period_inputs has {', '.join(unknown)}; it takes {', '.join(PERIOD_INPUTS)}, e.g. "
+            "--set model.period_inputs=[latent_phase,half_period]."
+        )
+    if {"phase", "latent_phase"} <= set(m.period_inputs):
+        raise ConfigError(
+            "model.period_inputs has both phase and latent_phase, two phases for G to read: keep one of them."
+        )
+    latent_phase = "latent_phase" in m.period_inputs
+    if latent_phase and m.latent_dim < 2:
+        raise ConfigError(
+            f"model.period_inputs: latent_phase takes its angle from z's first two components; model.latent_dim is "
+            f"{m.latent_dim}: set it to 2 or more."
         )
     period = (
         (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
@@ -245,7 +266,15 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
     phase = period if "phase" in m.period_inputs else None
     return (
         generator(
-            m.latent_dim, sample_shape, m.channels, num_classes, len(conditions), m.upsampling, sync_batch_norm, phase
+            m.latent_dim,
+            sample_shape,
+            m.channels,
+            num_classes,
+            len(conditions),
+            m.upsampling,
+            sync_batch_norm,
+            period if phase or latent_phase else None,
+            latent_phase,
         ),
         discriminator(
             sample_shape,
