@@ -7,6 +7,7 @@ import io
 import keras
 import numpy as np
 import pytest
+import scipy.stats
 import tensorflow as tf
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
@@ -323,12 +324,22 @@ def test_short_training_makes_the_period_track_the_requested_period(tmp_path):
     assert np.corrcoef(measured, requested)[0, 1] > 0.3
 
 
-def test_the_shipped_entry_tracks_the_requested_period():
+def test_the_shipped_entry_follows_the_asked_period_in_every_class_and_starts_anywhere_in_its_cycle():
     entry = paths.resolve("cgan_lightcurves")
     if not entry.exists():
         pytest.skip("saved_models/cgan_lightcurves is not exported")
     model = zoo.load_pretrained(str(entry))
-    requested = np.random.default_rng(0).uniform(*RANGES["period"], 600)
-    curves = model.sample(600, seed=1, labels=np.arange(600) % 3, conditions={"period": requested})
-    _, measured = lightcurves.measure(curves, RANGES["period"])
-    assert np.corrcoef(measured, requested)[0, 1] > 0.5
+    requested = np.random.default_rng(0).uniform(*RANGES["period"], 300)
+    steps = np.arange(128)
+    for label in range(3):
+        curves = model.sample(300, seed=1, labels=np.full(300, label), conditions={"period": requested})
+        _, measured = lightcurves.measure(curves, RANGES["period"])
+        # Version 3's eclipsing binaries: 0.46, a quarter of them at half the period asked; real curves 0.98.
+        assert scipy.stats.spearmanr(measured, requested)[0] > 0.95, label
+        # Real curves start anywhere in their cycle: the phases of the first harmonic at the asked period spread
+        # over the circle (mean resultant length 0.02-0.10 per class on the test split); version 3's at 20 steps:
+        # 0.50, 0.80 and 0.98.
+        curves = model.sample(300, seed=2, labels=np.full(300, label), conditions={"period": 20.0, "amplitude": 0.5})
+        curves = curves[..., 0] - curves[..., 0].mean(axis=1, keepdims=True)
+        first_harmonic = (curves * np.exp(-2j * np.pi * steps / 20.0)).sum(axis=1)
+        assert np.abs(np.mean(first_harmonic / np.abs(first_harmonic))) < 0.2, label
