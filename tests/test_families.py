@@ -29,9 +29,9 @@ def test_family(family, conditional, tiny_config, check_entry, tmp_path):
             f"model.family {family} is registered but not tested: add its zoo configs to ZOO_CONFIGS in "
             "tests/test_families.py, and its tiny overrides to TINY in tests/conftest.py."
         )
-    # Unconditional also drops the continuous conditions (the light curves' amplitude and period, whose phase
-    # goes with them).
-    unconditioned = ["model.conditions=[]", "model.period_condition=''"]
+    # Unconditional also drops the continuous conditions (the light curves' amplitude and period, and what the
+    # networks read from the period with them).
+    unconditioned = ["model.conditions=[]", "model.period_condition=''", "model.period_inputs=[phase]"]
     overrides = [f"model.conditional={str(conditional).lower()}"] + ([] if conditional else unconditioned)
     cfg = tiny_config(ZOO_CONFIGS[family][conditional], "train.steps=1", "train.steps_per_epoch=1", *overrides)
     assert cfg.model.family == family

@@ -64,6 +64,20 @@ def test_a_lazy_penalty_is_computed_every_nth_update_at_n_times_its_weight(mlp_g
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
+def test_a_lazy_penalty_is_reported_when_no_train_step_ends_on_a_penalized_update(mlp_gan):
+    # With 2 discriminator updates a step and the penalty every 2nd, only the first update of each step computes it.
+    gan = mlp_gan(loss="wasserstein", gradient_penalty=1.0, penalty_interval=2, d_steps=2)
+    history = gan.fit(stream(points(), 64), steps_per_epoch=3, epochs=1, verbose=0).history
+    assert history["gradient_penalty"][-1] > 0
+
+
+def test_a_penalty_interval_without_a_penalty_is_refused(mlp_gan):
+    with pytest.raises(
+        ValueError, match="penalty_interval 4 spaces out the gradient penalty and R1, and neither is on"
+    ):
+        mlp_gan(penalty_interval=4)
+
+
 def test_k_discriminator_steps_per_generator_step_each_on_a_fresh_slice():
     seen = []
 

@@ -155,7 +155,7 @@ def test_the_half_period_view_brings_the_other_eclipse_to_every_step():
 
 
 def test_the_discriminator_reads_the_half_period_view_of_the_period_condition(zoo_config):
-    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[period, amplitude]"])
+    cfg = zoo_config("cgan_lightcurves", ["model.conditions=[period, amplitude]", "model.period_inputs=[half_period]"])
     gan = build.build_gan(cfg, (128, 1), 3, RANGES)
     (view,) = [layer for layer in gan.discriminator.layers if isinstance(layer, conv1d.HalfPeriodView)]
     assert view.index == 0 and view.period_range == RANGES["period"]
@@ -180,6 +180,10 @@ def test_a_latent_phase_starts_at_the_angle_of_the_first_two_latents():
     [
         (["model.period_inputs=[phase,latent_phase]"], "both phase and latent_phase, two phases for G to read"),
         (["model.period_inputs=[latent_phase]", "model.latent_dim=1"], "model.latent_dim is 1: set it to 2 or more"),
+        (
+            ["model.period_condition=''"],
+            r"model.period_inputs \(latent_phase, half_period\) needs model.period_condition",
+        ),
     ],
 )
 def test_a_latent_phase_is_refused_where_it_cannot_work(zoo_config, overrides, message):

@@ -34,7 +34,8 @@ class ModelConfig:
     conditions: list[str] = dataclasses.field(default_factory=list)  # continuous conditions of the data (timeseries)
     conditioning: str = "concat"  # how labels reach D: concat | projection | acgan (dcgan, progressive, timeseries)
     period_condition: str = ""  # timeseries: the condition that is the period in steps, read as `period_inputs` say
-    # timeseries: phase (both networks read sin/cos of 2*pi*k*t/P), half_period (D reads x(t +- P/2) beside x(t)).
+    # timeseries: phase (both networks read sin/cos of 2*pi*k*t/P), latent_phase (G alone, from the angle of
+    # (z_0, z_1)), half_period (D reads x(t +- P/2) beside x(t)).
     period_inputs: list[str] = dataclasses.field(default_factory=lambda: ["phase"])
     discriminator_length: int = 0  # timeseries: the length D halves the series down to (0: G's first length)
     generator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])

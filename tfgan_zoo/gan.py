@@ -180,8 +180,9 @@ class GAN(sampling.Sampler, keras.Model):
             r1: weight gamma of the R1 penalty on real data (Mescheder et al. 2018).
             drift: weight of the drift penalty (1e-3 in Karras et al. 2018).
             penalty_interval: the gradient penalty and R1 are computed on every `penalty_interval`-th discriminator
-                update only, weighted `penalty_interval` times (lazy regularization, Karras et al. 2020): their
-                double backward pass is most of a penalized step's cost.
+                update only, weighted `penalty_interval` times: the loss weighting of lazy regularization (Karras
+                et al. 2020), without its rescaling of Adam. Their double backward pass is a large share of a
+                penalized step's cost.
             d_steps: discriminator updates per generator update (5 in WGAN), each on its own slice
                 of `batch_size` real examples: batches fed to `fit` hold `d_steps * batch_size`.
             label_smoothing: real targets become `1 - label_smoothing` (one-sided, Salimans et al. 2016).
@@ -225,6 +226,11 @@ class GAN(sampling.Sampler, keras.Model):
             raise ValueError(f"d_steps must be >= 1, got {d_steps}.")
         if penalty_interval < 1:
             raise ValueError(f"penalty_interval must be >= 1, got {penalty_interval}.")
+        if penalty_interval > 1 and not (gradient_penalty or r1):
+            raise ValueError(
+                f"penalty_interval {penalty_interval} spaces out the gradient penalty and R1, and neither is on: "
+                "set gradient_penalty or r1, or leave penalty_interval at 1."
+            )
         self.gradient_penalty_weight = float(gradient_penalty)
         self.r1_weight = float(r1)
         self.drift_weight = float(drift)
@@ -423,8 +429,6 @@ class GAN(sampling.Sampler, keras.Model):
 
     def _penalized(self, d_step):
         """Whether discriminator update `d_step` of this train step computes the gradient penalty and R1."""
-        if self.penalty_interval == 1:
-            return tf.constant(True)
         return tf.equal((self.step * self.d_steps + d_step) % self.penalty_interval, 0)
 
     def _lazily(self, penalized, penalty, batch):
@@ -480,14 +484,22 @@ class GAN(sampling.Sampler, keras.Model):
 
         condition_slices = [dict(zip(conditions, values)) for values in zip(*map(d_slices, conditions.values()))]
         skips, r_t = 0.0, 0.0
+        penalties = {}  # name -> (sum, count) over the discriminator updates that computed the penalty
         for i, (real_i, labels_i, conditions_i) in enumerate(
             zip(d_slices(real), d_slices(labels), condition_slices or [{}] * self.d_steps)
         ):
-            # The metrics report the last discriminator step of each train step; ADA's r_t all of them.
+            # The metrics report the last discriminator step of each train step; ADA's r_t and the penalties
+            # all of them (a lazy penalty may skip the last one).
             logs, d_skipped = self._discriminator_step(real_i, labels_i, conditions_i, i)
             skips += d_skipped
             r_t += logs.get("ada_r_t", 0.0) / self.d_steps
-        penalized = tf.cast(self._penalized(i), tf.float32)  # by the last discriminator update, which logs reports
+            penalized = tf.cast(self._penalized(i), tf.float32)
+            for name in ("gradient_penalty", "r1"):
+                if name in logs:
+                    total, count = penalties.get(name, (0.0, 0.0))
+                    penalties[name] = (total + penalized * logs[name], count + penalized)
+        for name, (total, count) in penalties.items():
+            logs[name] = tf.math.divide_no_nan(total, count)
         g_logs, g_skipped = self._generator_step(real_i.shape[0], labels_i, conditions_i)
         logs.update(g_logs)
         if "loss_scale_skips" in self.trackers:
@@ -507,8 +519,7 @@ class GAN(sampling.Sampler, keras.Model):
         weights = {
             "d_grad_norm": 1.0 - d_skipped,
             "g_grad_norm": 1.0 - g_skipped,
-            "gradient_penalty": penalized,
-            "r1": penalized,
+            **{name: count for name, (_, count) in penalties.items()},
         }
         for name, value in logs.items():
             self.trackers[name].update_state(value, sample_weight=weights.get(name))

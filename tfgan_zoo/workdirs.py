@@ -32,6 +32,7 @@ RESUMABLE = (
     "train.g_learning_rate",
     "train.gradient_penalty",
     "train.r1",
+    "train.penalty_interval",
     "train.label_smoothing",
     "train.instance_noise",
     "train.ada_target",

@@ -250,6 +250,11 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             f"model.period_inputs has {', '.join(unknown)}; it takes {', '.join(PERIOD_INPUTS)}, e.g. "
             "--set model.period_inputs=[latent_phase,half_period]."
         )
+    if not m.period_condition and list(m.period_inputs) != ["phase"]:
+        raise ConfigError(
+            f"model.period_inputs ({', '.join(m.period_inputs)}) needs model.period_condition, the condition that is "
+            "the period: set it, e.g. --set model.period_condition=period, or leave model.period_inputs out."
+        )
     if {"phase", "latent_phase"} <= set(m.period_inputs):
         raise ConfigError(
             "model.period_inputs has both phase and latent_phase, two phases for G to read: keep one of them."
