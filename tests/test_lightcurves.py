@@ -160,7 +160,10 @@ def test_the_discriminator_reads_the_half_period_view_of_the_period_condition(zo
     (view,) = [layer for layer in gan.discriminator.layers if isinstance(layer, conv1d.HalfPeriodView)]
     assert view.index == 0 and view.period_range == RANGES["period"]
     assert not [layer for layer in gan.generator.layers if isinstance(layer, conv1d.PhaseChannels)]
-    with pytest.raises(config.ConfigError, match=r"model.period_inputs has halfperiod; it takes phase, latent_phase"):
+    with pytest.raises(
+        config.ConfigError,
+        match=r"model.period_inputs\[0\] must be one of 'phase', 'latent_phase', 'half_period', got 'halfperiod'",
+    ):
         build.build_gan(zoo_config("cgan_lightcurves", ["model.period_inputs=[halfperiod]"]), (128, 1), 3, RANGES)
 
 

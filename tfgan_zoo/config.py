@@ -36,7 +36,9 @@ class ModelConfig:
     period_condition: str = ""  # timeseries: the condition that is the period in steps, read as `period_inputs` say
     # timeseries: phase (both networks read sin/cos of 2*pi*k*t/P), latent_phase (G alone, from the angle of
     # (z_0, z_1)), half_period (D reads x(t +- P/2) beside x(t)).
-    period_inputs: list[str] = dataclasses.field(default_factory=lambda: ["phase"])
+    period_inputs: list[typing.Literal["phase", "latent_phase", "half_period"]] = dataclasses.field(
+        default_factory=lambda: ["phase"]
+    )
     discriminator_length: int = 0  # timeseries: the length D halves the series down to (0: G's first length)
     generator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])
     discriminator_units: list[int] = dataclasses.field(default_factory=lambda: [128, 128, 128])

@@ -25,7 +25,6 @@ from tfgan_zoo.config import ConfigError
 from tfgan_zoo.networks import dcgan, layers
 from tfgan_zoo.networks.family import Family
 
-PERIOD_INPUTS = ("phase", "latent_phase", "half_period")
 PHASE_HARMONICS = 2  # sin and cos of 2*pi*k*t/P for k = 1, 2: the phase, and the half cycle an eclipse pair spans
 
 UPSAMPLINGS = ("transposed", "nearest")
@@ -47,6 +46,11 @@ def start_length(length):
     return size, steps
 
 
+def _period(conditions, index, period_range):
+    """The period in steps: condition `index` of `conditions` (scaled to [-1, 1]) back in `period_range`."""
+    return sampling.unscaled_condition(conditions[:, index], period_range)
+
+
 @keras.saving.register_keras_serializable(package="tfgan_zoo")
 class PhaseChannels(keras.layers.Layer):
     """Conditions `[N, C]` (scaled to [-1, 1], as `GAN` gives them) -> `[N, length, 2 * PHASE_HARMONICS]`: sin and
@@ -61,7 +65,7 @@ class PhaseChannels(keras.layers.Layer):
         self.length, self.span, self.index, self.period_range = length, span, index, tuple(period_range)
 
     def call(self, conditions, z=None):
-        period = sampling.unscaled_condition(conditions[:, self.index], self.period_range)
+        period = _period(conditions, self.index, self.period_range)
         steps = ops.arange(self.length, dtype="float32") * (self.span / self.length)
         cycles = (2 * math.pi) * steps[None, :, None] / period[:, None, None]
         if z is not None:
@@ -94,7 +98,7 @@ class HalfPeriodView(keras.layers.Layer):
 
     def call(self, series, conditions):
         length = series.shape[1]
-        half = sampling.unscaled_condition(conditions[:, self.index], self.period_range)[:, None] / 2
+        half = _period(conditions, self.index, self.period_range)[:, None] / 2
         steps = ops.arange(length, dtype="float32")[None, :]
         position = ops.clip(ops.where(steps + half <= length - 1, steps + half, steps - half), 0, length - 1)
         below = ops.floor(position)
@@ -244,12 +248,6 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             f"model.period_condition names {m.period_condition}, which is not one of model.conditions "
             f"({', '.join(conditions) or 'none'}): add it to model.conditions or leave model.period_condition empty."
         )
-    unknown = [name for name in m.period_inputs if name not in PERIOD_INPUTS]
-    if unknown:
-        raise ConfigError(
-            f"model.period_inputs has {', '.join(unknown)}; it takes {', '.join(PERIOD_INPUTS)}, e.g. "
-            "--set model.period_inputs=[latent_phase,half_period]."
-        )
     if not m.period_condition and list(m.period_inputs) != ["phase"]:
         raise ConfigError(
             f"model.period_inputs ({', '.join(m.period_inputs)}) needs model.period_condition, the condition that is "
@@ -268,7 +266,8 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
     period = (
         (list(conditions).index(m.period_condition), conditions[m.period_condition]) if m.period_condition else None
     )
-    phase = period if "phase" in m.period_inputs else None
+    reads = set(m.period_inputs)
+    phase = period if "phase" in reads else None
     return (
         generator(
             m.latent_dim,
@@ -278,7 +277,7 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             len(conditions),
             m.upsampling,
             sync_batch_norm,
-            period if phase or latent_phase else None,
+            period if reads & {"phase", "latent_phase"} else None,
             latent_phase,
         ),
         discriminator(
@@ -289,7 +288,7 @@ def build(model_config, sample_shape, num_classes, conditions=None, sync_batch_n
             m.conditioning,
             **dcgan.discriminator_options(m, sync_batch_norm),
             phase=phase,
-            half_period=period if "half_period" in m.period_inputs else None,
+            half_period=period if "half_period" in reads else None,
             final_length=m.discriminator_length,
         ),
     )
