@@ -521,34 +521,38 @@ def main(argv):
     print(f"{'variant':<24} {'jit, precision':<22} {'images/s':>9} {'vs keras':>9} {'peak MB':>8}")
     for variant, m in medians.items():
         runtime = ", ".join(map(str, m.get("runtime", ())))
-        print(
-            f"{variant:<24} {runtime:<22} {m['images_per_s']:9.0f} {m['images_per_s'] / speed['keras']:9.2f} "
-            f"{m['peak_rss_mb']:8.0f}"
-        )
-    best = max((v for v in SETTINGS if v in speed), key=speed.get)
-    # The bare step at the settings `train` resolved to, for the loop's overhead.
-    same = next((v for v in SETTINGS if v in speed and medians[v].get("runtime") == medians["train"]["runtime"]), "zoo")
+        vs_keras = f"{m['images_per_s'] / speed['keras']:9.2f}" if "keras" in speed else f"{'-':>9}"
+        print(f"{variant:<24} {runtime:<22} {m['images_per_s']:9.0f} {vs_keras} {m['peak_rss_mb']:8.0f}")
+    # A `--variants` subset reports the ratios whose both sides it ran.
     peak = _spawn("peak")
-    precision = medians[best]["runtime"][1]
-    peak_gflops = peak["bfloat16" if precision == "mixed_bfloat16" else "float32"]
-    result = {
-        "train_vs_keras": speed["train"] / speed["keras"],
-        "default_vs_best": speed["zoo"] / speed[best],
-        "loop_overhead": 1 - speed["train"] / speed[same],
-        "peak_fraction": speed[best] * medians[best]["flops_per_image"] / 1e9 / peak_gflops,
-    }
-    if torch:
-        result["best_vs_torch"] = speed[best] / speed["torch_bf16" if precision == "mixed_bfloat16" else "torch"]
-    print(
-        f"best zoo setting: {best} ({precision}); {medians[best]['flops_per_image'] / 1e6:.1f} MFLOP per image, "
-        f"matmul peak {peak['float32']:.0f} GFLOP/s float32, {peak['bfloat16']:.0f} bfloat16"
-    )
+    result = {}
+    if "keras" in speed and "train" in speed:
+        result["train_vs_keras"] = speed["train"] / speed["keras"]
+    best = max((v for v in SETTINGS if v in speed), key=speed.get, default=None)
+    if best:
+        precision = medians[best]["runtime"][1]
+        peak_gflops = peak["bfloat16" if precision == "mixed_bfloat16" else "float32"]
+        result["peak_fraction"] = speed[best] * medians[best]["flops_per_image"] / 1e9 / peak_gflops
+        if "zoo" in speed:
+            result["default_vs_best"] = speed["zoo"] / speed[best]
+        torch_variant = "torch_bf16" if precision == "mixed_bfloat16" else "torch"
+        if torch_variant in speed:
+            result["best_vs_torch"] = speed[best] / speed[torch_variant]
+        print(
+            f"best zoo setting: {best} ({precision}); {medians[best]['flops_per_image'] / 1e6:.1f} MFLOP per image, "
+            f"matmul peak {peak['float32']:.0f} GFLOP/s float32, {peak['bfloat16']:.0f} bfloat16"
+        )
+    if "train" in speed:
+        # The bare step at the settings `train` resolved to, for the loop's overhead.
+        same = next((v for v in SETTINGS if v in speed and medians[v]["runtime"] == medians["train"]["runtime"]), None)
+        if same:
+            result["loop_overhead"] = 1 - speed["train"] / speed[same]
     extra = {"families": {}}
     for variant in (v for v in families if v in medians):
         m = medians[variant]
         flops = m["images_per_s"] * m["flops_per_image"] / 1e9
         extra["families"][variant] = {
-            "vs_dcgan": m["images_per_s"] / speed["zoo"],
+            "vs_dcgan": m["images_per_s"] / speed["zoo"] if "zoo" in speed else None,
             "peak_fraction": flops / peak["bfloat16" if m["runtime"][1] == "mixed_bfloat16" else "float32"],
         }
     if extra["families"]:
@@ -556,8 +560,9 @@ def main(argv):
         print(f"{'variant':<24} {'images/s':>9} {'vs dcgan':>9} {'MFLOP/image':>12} {'peak fraction':>14}")
         for variant, figures in extra["families"].items():
             m = medians[variant]
+            vs_dcgan = f"{figures['vs_dcgan']:9.2f}" if figures["vs_dcgan"] else f"{'-':>9}"
             print(
-                f"{variant:<24} {m['images_per_s']:9.0f} {figures['vs_dcgan']:9.2f} "
+                f"{variant:<24} {m['images_per_s']:9.0f} {vs_dcgan} "
                 f"{m['flops_per_image'] / 1e6:12.1f} {figures['peak_fraction']:14.3f}"
             )
     extra["data"] = _spawn("data")
