@@ -32,7 +32,8 @@ is `peak_fraction`. Ends with
     serving64_vs_keras=<x>
 
 (train = `tfgan-zoo train`'s images/s; keras = the keras.io loop as written; best = the fastest zoo setting;
-torch at that setting's precision; loop_overhead = 1 - train / the bare step at the same settings).
+torch at that setting's precision; loop_overhead = 1 - train / the bare step at the same settings). A `--variants`
+subset gives the ratios whose both sides it ran.
 """
 
 import dataclasses
@@ -239,8 +240,9 @@ def _growing_flops(layer):
 
 
 def _flops_per_image(gan):
-    """Counted FLOPs of a train step per real image: each D step runs G and D on real and fake forward (D backward
-    twice), the G step G and D forward and backward; a backward pass counts twice its forward."""
+    """Counted FLOPs of a train step per real image: each D step runs G forward and D forward and backward on the
+    real and the fake batch; the G step runs G forward and backward and D forward and back to its input only. A
+    full backward pass counts twice its forward, one to the input only once."""
     g, d, k = _forward_flops(gan.generator), _forward_flops(gan.discriminator), gan.d_steps
     return (k * (g + 6 * d) + 3 * g + 2 * d) / k
 
@@ -544,7 +546,10 @@ def main(argv):
         )
     if "train" in speed:
         # The bare step at the settings `train` resolved to, for the loop's overhead.
-        same = next((v for v in SETTINGS if v in speed and medians[v]["runtime"] == medians["train"]["runtime"]), None)
+        same = next(
+            (v for v in SETTINGS if v in speed and medians[v]["runtime"] == medians["train"]["runtime"]),
+            "zoo" if "zoo" in speed else None,
+        )
         if same:
             result["loop_overhead"] = 1 - speed["train"] / speed[same]
     extra = {"families": {}}
@@ -560,7 +565,7 @@ def main(argv):
         print(f"{'variant':<24} {'images/s':>9} {'vs dcgan':>9} {'MFLOP/image':>12} {'peak fraction':>14}")
         for variant, figures in extra["families"].items():
             m = medians[variant]
-            vs_dcgan = f"{figures['vs_dcgan']:9.2f}" if figures["vs_dcgan"] else f"{'-':>9}"
+            vs_dcgan = f"{figures['vs_dcgan']:9.2f}" if figures["vs_dcgan"] is not None else f"{'-':>9}"
             print(
                 f"{variant:<24} {m['images_per_s']:9.0f} {vs_dcgan} "
                 f"{m['flops_per_image'] / 1e6:12.1f} {figures['peak_fraction']:14.3f}"
