@@ -217,7 +217,8 @@ def check_fine_tuning_copy(entry, card):
     x = np.clip(x, *card["value_range"]) if card["value_range"] else x
     # A generator that computes in 16 bits matches its SavedModel to about a step of its outputs' precision: the
     # graph's fused kernels round otherwise than Keras's (bfloat16 keeps 8 significant bits, so a step is 2**-7
-    # below 2), and the differences add up over the layers: 0.0083 at most in pggan_fashion_mnist's generator, nine layers deep.
+    # below 2), and the differences add up over the layers: 0.0083 at most in pggan_fashion_mnist's generator,
+    # nine layers deep.
     precision = card["training"].get("runtime", {}).get("precision", "float32")
     atol = 1e-4 if precision == "float32" else 2**-6
     np.testing.assert_allclose(x.reshape(len(x), -1)[:, golden["positions"]], golden["values"], atol=atol)
