@@ -495,6 +495,16 @@ def _has_torch():
     return importlib.util.find_spec("torch") is not None
 
 
+def _peak_at(peak, precision):
+    """The matmul peak (GFLOP/s) at a variant's precision."""
+    return peak["bfloat16" if precision == "mixed_bfloat16" else "float32"]
+
+
+def _ratio_cell(value, baseline):
+    """`value / baseline` as a report cell, `-` when the baseline was not run."""
+    return f"{value / baseline:9.2f}" if baseline else f"{'-':>9}"
+
+
 def main(argv):
     del argv
     if FLAGS.worker:
@@ -523,7 +533,7 @@ def main(argv):
     print(f"{'variant':<24} {'jit, precision':<22} {'images/s':>9} {'vs keras':>9} {'peak MB':>8}")
     for variant, m in medians.items():
         runtime = ", ".join(map(str, m.get("runtime", ())))
-        vs_keras = f"{m['images_per_s'] / speed['keras']:9.2f}" if "keras" in speed else f"{'-':>9}"
+        vs_keras = _ratio_cell(m["images_per_s"], speed.get("keras"))
         print(f"{variant:<24} {runtime:<22} {m['images_per_s']:9.0f} {vs_keras} {m['peak_rss_mb']:8.0f}")
     # A `--variants` subset reports the ratios whose both sides it ran.
     peak = _spawn("peak")
@@ -533,8 +543,7 @@ def main(argv):
     best = max((v for v in SETTINGS if v in speed), key=speed.get, default=None)
     if best:
         precision = medians[best]["runtime"][1]
-        peak_gflops = peak["bfloat16" if precision == "mixed_bfloat16" else "float32"]
-        result["peak_fraction"] = speed[best] * medians[best]["flops_per_image"] / 1e9 / peak_gflops
+        result["peak_fraction"] = speed[best] * medians[best]["flops_per_image"] / 1e9 / _peak_at(peak, precision)
         if "zoo" in speed:
             result["default_vs_best"] = speed["zoo"] / speed[best]
         torch_variant = "torch_bf16" if precision == "mixed_bfloat16" else "torch"
@@ -558,16 +567,15 @@ def main(argv):
         flops = m["images_per_s"] * m["flops_per_image"] / 1e9
         extra["families"][variant] = {
             "vs_dcgan": m["images_per_s"] / speed["zoo"] if "zoo" in speed else None,
-            "peak_fraction": flops / peak["bfloat16" if m["runtime"][1] == "mixed_bfloat16" else "float32"],
+            "peak_fraction": flops / _peak_at(peak, m["runtime"][1]),
         }
     if extra["families"]:
         print("\nOther families, bare step at the defaults (counted FLOPs leave out gradient penalties):")
         print(f"{'variant':<24} {'images/s':>9} {'vs dcgan':>9} {'MFLOP/image':>12} {'peak fraction':>14}")
         for variant, figures in extra["families"].items():
             m = medians[variant]
-            vs_dcgan = f"{figures['vs_dcgan']:9.2f}" if figures["vs_dcgan"] is not None else f"{'-':>9}"
             print(
-                f"{variant:<24} {m['images_per_s']:9.0f} {vs_dcgan} "
+                f"{variant:<24} {m['images_per_s']:9.0f} {_ratio_cell(m['images_per_s'], speed.get('zoo'))} "
                 f"{m['flops_per_image'] / 1e6:12.1f} {figures['peak_fraction']:14.3f}"
             )
     extra["data"] = _spawn("data")
